@@ -109,7 +109,9 @@ struct Charges {
   ChargeBasis basis = ChargeBasis::kQuoted;
   std::optional<std::string> document;  // quote, invoice or posting document number
   std::string currency;                 // ISO 4217 of `total`
-  std::int64_t total = 0;               // minor units; equals the sum of same-currency lines
+  // Minor units. Equals the sum of the lines in `currency` when there is at least one such
+  // line; otherwise it is the source's own figure (and must be given).
+  std::int64_t total = 0;
   std::vector<ChargeLine> lines;
   bool operator==(const Charges&) const = default;
 };

@@ -5,12 +5,13 @@
 // ledger/record_format.h). The bytes are what the hash chain covers, so an encoding, once
 // written, is never re-encoded: readers decode it, verifiers hash it as stored.
 //
-// Format: cereal BinaryArchive (little-endian, as every machine Waybill runs on), each class
-// carrying its cereal class version. A newer Waybill reads every older version: new fields
-// are added at the end of a class's serialize() under `if (version >= N)`, and the class
-// version bumps. Thread-safety: pure functions.
+// Format: cereal with Waybill's compact archive (schemas/content_archive.h): a leading
+// varint content version, then the fields in serialize() order. A newer Waybill reads every
+// older version: new fields are appended under `if (ar.version() >= N)` and
+// kEventContentVersion bumps. Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@
 #include "schemas/result.h"
 
 namespace waybill {
+
+// Version of the content encoding written today.
+inline constexpr std::uint32_t kEventContentVersion = 1;
 
 // Encodes every field of `event` except `event.ledger`.
 std::string EncodeEventContent(const Event& event);

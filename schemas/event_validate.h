@@ -10,8 +10,8 @@
 namespace waybill {
 
 // Limits on field sizes; longer values are rejected, not truncated.
-inline constexpr std::size_t kMaxIdLength = 256;      // event_id, shipment_id, order_id, ...
-inline constexpr std::size_t kMaxTextLength = 1024;   // names, descriptions
+inline constexpr std::size_t kMaxIdLength = 256;     // event_id, shipment_id, order_id, ...
+inline constexpr std::size_t kMaxTextLength = 1024;  // names, descriptions
 inline constexpr std::size_t kMaxReferences = 64;
 inline constexpr std::size_t kMaxChargeLines = 256;
 
@@ -20,7 +20,9 @@ inline constexpr std::size_t kMaxChargeLines = 256;
 // at most kMaxIdLength bytes, no control characters; the body matching `kind` present and
 // the others absent; a milestone has a status or a source code; currency codes known; each
 // charge line's amount consistent with its currency; `total` equal to the sum of the lines
-// in the charges currency; times within years 1-9999; lat in [-90,90], lon in [-180,180].
+// in the charges currency (when there is at least one such line); times within the
+// span a UnixNanos holds (1677-09-21 to 2262-04-11); correlation_id up to 2*kMaxIdLength+1
+// bytes (it defaults to "<order_id>/<shipment_id>"); lat in [-90,90], lon in [-180,180].
 [[nodiscard]] Status ValidateEvent(const Event& event);
 
 // Deterministic id for sources without message ids: hex SHA-256 over format, partner,

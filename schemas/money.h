@@ -19,9 +19,10 @@ namespace waybill {
 std::optional<int> CurrencyExponent(std::string_view currency);
 
 // Parses an optionally signed plain decimal ("-12.5", "2025.75", "100") exactly into minor
-// units of `currency`. Rejects exponents, thousands separators, spaces, a bare ".", more
-// fraction digits than the currency allows (unless they are zero), unknown currencies and
-// values beyond int64. The error message names the value, the currency and the reason.
+// units of `currency`. Rejects exponents, thousands separators, spaces, a '.' without a digit
+// on both sides (".5", "12.", "."), more fraction digits than the currency allows (unless they
+// are zero), unknown currencies and values beyond int64 (INT64_MIN itself is accepted). The
+// error message names the value, the currency and the reason.
 [[nodiscard]] Result<std::int64_t> ParseMoney(std::string_view decimal, std::string_view currency);
 
 // Formats minor units as a decimal string with exactly the currency's exponent digits

@@ -4,15 +4,24 @@ namespace waybill {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kIoError: return "io error";
-    case ErrorCode::kCorruption: return "corruption";
-    case ErrorCode::kBusy: return "busy";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kShutdown: return "shutting down";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kIoError:
+      return "io error";
+    case ErrorCode::kCorruption:
+      return "corruption";
+    case ErrorCode::kBusy:
+      return "busy";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kShutdown:
+      return "shutting down";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "unknown error";
 }

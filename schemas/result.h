@@ -60,7 +60,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -82,8 +82,8 @@ class [[nodiscard]] Result {
 
 }  // namespace waybill
 
-#define WAYBILL_RETURN_IF_ERROR(expr)  \
-  do {                                 \
-    ::waybill::Status _st = (expr);    \
-    if (!_st.ok()) return _st;         \
+#define WAYBILL_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::waybill::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)

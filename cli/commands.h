@@ -1,0 +1,12 @@
+// The `waybill` commands. Each takes argv with argv[0] = the command name and returns the
+// process exit code (cli_common.h).
+#pragma once
+
+namespace waybill::cli {
+
+int RunImport(int argc, char** argv);
+int RunHistory(int argc, char** argv);
+int RunVerify(int argc, char** argv);
+int RunStats(int argc, char** argv);
+
+}  // namespace waybill::cli

@@ -1,0 +1,48 @@
+// waybill: the command-line entry point. Dispatches to one command per verb.
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"import", waybill::cli::RunImport, "validate and append messages from files"},
+    {"history", waybill::cli::RunHistory, "a shipment's events in ledger order"},
+    {"verify", waybill::cli::RunVerify, "check the hash chain, naming the first break"},
+    {"stats", waybill::cli::RunStats, "events, shipments, dead letters, size, head"},
+};
+
+void Usage(std::ostream& os) {
+  os << "usage: waybill <command> [options]\n\ncommands:\n";
+  for (const auto& c : kCommands) os << "  " << c.name << "\t" << c.summary << "\n";
+  os << "\n`waybill <command> --help` shows a command's options and an example.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage(std::cerr);
+    return waybill::cli::kExitUsage;
+  }
+  const std::string_view verb = argv[1];
+  if (verb == "--help" || verb == "-h" || verb == "help") {
+    Usage(std::cout);
+    return waybill::cli::kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (verb == c.name) return c.run(argc - 1, argv + 1);
+  }
+  std::cerr << "waybill: unknown command \"" << verb << "\"\n";
+  Usage(std::cerr);
+  return waybill::cli::kExitUsage;
+}

@@ -1,0 +1,35 @@
+// waybill stats --data-dir DIR
+#include <iostream>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+namespace waybill::cli {
+
+int RunStats(int argc, char** argv) {
+  const CommandSpec spec{
+      "stats", "waybill stats --data-dir DIR",
+      "Prints the ledger's size as one JSON object: events, shipments, dead letters, bytes on "
+      "disk and the head (sequence and hash). Works while the server runs.",
+      "waybill stats --data-dir ./waybill-data"};
+  std::string data_dir;
+  po::options_description options("options");
+  AddCommonOptions(options, &data_dir);
+  po::variables_map vm;
+  if (int rc = ParseCommandLine(argc, argv, spec, options, {}, &vm); rc >= 0) return rc;
+  auto ledger = OpenLedgerOrReport(data_dir, ledger::OpenMode::kReadOnly);
+  if (!ledger) return kExitIoError;
+  auto stats = ledger->Stats();
+  if (!stats.ok()) {
+    ReportError("stats", stats.status().ToString());
+    return kExitIoError;
+  }
+  std::cout << "{\"events\":" << stats->events << ",\"shipments\":" << stats->shipments
+            << ",\"dead_letters\":" << stats->dead_letters
+            << ",\"raw_messages_estimate\":" << stats->raw_messages
+            << ",\"size_bytes\":" << stats->size_bytes << ",\"head_seq\":" << stats->head.seq
+            << ",\"head_hash\":\"" << ToHex(stats->head.hash) << "\"}" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace waybill::cli

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Waybill builds and runs with, only those missing.
+# Why each one is needed: docs/dependencies.md. Nothing is downloaded at build time.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  librocksdb-dev          # the ledger's storage engine
+  libcereal-dev           # binary serialisation of events
+  libsimdjson-dev         # fast JSON parsing on the ingest path
+  libssl-dev              # SHA-256 for the hash chain (and TLS later)
+  libboost-program-options-dev  # the waybill CLI
+  libboost-dev            # Beast/Asio for HTTP
+  doctest-dev             # unit and integration tests
+  libspdlog-dev           # structured logs
+  libhowardhinnant-date-dev     # time zones (X12 local times)
+  libnats-dev nats-server # NATS.c client and the server it talks to
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

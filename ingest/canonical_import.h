@@ -1,0 +1,37 @@
+// `waybill import --format canonical`: NDJSON canonical events, one JSON object a line.
+//
+// Each line is one message: it is kept as the raw message of its event, or, when it does not
+// parse or validate, stored as a dead letter with its line number and reason. A bad line
+// never stops the lines after it. The ledger assigns seq, recorded_at and the hashes; any
+// such fields in the input are ignored. The principal is the caller's, never the input's.
+#pragma once
+
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ingest/append_pipeline.h"
+
+namespace waybill::ingest {
+
+// Messages longer than this are rejected (and kept whole as dead letters).
+inline constexpr std::size_t kMaxCanonicalLineBytes = 1 << 20;
+
+struct ImportContext {
+  std::string origin;                  // reported as "file" in rejects
+  std::optional<std::string> partner;  // recorded on dead letters
+  std::string principal;               // the authenticated principal appending
+  std::size_t batch_events = 1000;     // lines per AppendBatch
+};
+
+// Reads every line of `in` and submits it through `pipeline`. IoError when reading fails;
+// rejections are not errors (they are counted by the pipeline's summary).
+[[nodiscard]] Status ImportCanonicalStream(std::istream& in, const ImportContext& ctx,
+                                           AppendPipeline& pipeline);
+
+// The same over a buffer already in memory (HTTP bodies, tests).
+[[nodiscard]] Status ImportCanonicalBuffer(std::string_view data, const ImportContext& ctx,
+                                           AppendPipeline& pipeline);
+
+}  // namespace waybill::ingest

@@ -1,0 +1,63 @@
+#include "ledger/dead_letter.h"
+
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "ledger/ledger.h"
+#include "schemas/content_archive.h"
+
+namespace waybill::ledger {
+namespace {
+
+constexpr std::uint32_t kDeadLetterVersion = 1;
+constexpr std::uint32_t kRawRecordVersion = 1;
+
+}  // namespace
+
+template <class Archive>
+void serialize(Archive& ar, DeadLetter& d) {
+  ar(d.id, d.received_at, d.format, d.partner, d.principal, d.raw, d.reasons, d.origin);
+}
+
+std::string EncodeDeadLetter(const DeadLetter& dl) {
+  std::string out;
+  ContentOutputArchive ar(&out, kDeadLetterVersion);
+  ar(dl);
+  return out;
+}
+
+Status DecodeDeadLetter(std::string_view bytes, DeadLetter* dl) {
+  try {
+    ContentInputArchive ar(bytes, kDeadLetterVersion);
+    ar(*dl);
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("dead-letter record does not decode: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+std::string EncodeRawRecord(std::string_view bytes, std::string_view format,
+                            const std::optional<std::string>& partner, UnixNanos received_at) {
+  std::string out;
+  out.reserve(bytes.size() + format.size() + 32);
+  ContentOutputArchive ar(&out, kRawRecordVersion);
+  ar(cereal::make_size_tag(static_cast<std::uint64_t>(format.size())));
+  ar.WriteBytes(format.data(), format.size());
+  ar(partner, received_at);
+  ar(cereal::make_size_tag(static_cast<std::uint64_t>(bytes.size())));
+  ar.WriteBytes(bytes.data(), bytes.size());
+  return out;
+}
+
+Status DecodeRawRecord(std::string_view record, RawMessage* raw) {
+  try {
+    ContentInputArchive ar(record, kRawRecordVersion);
+    ar(raw->format, raw->partner, raw->received_at, raw->bytes);
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("raw-message record does not decode: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace waybill::ledger

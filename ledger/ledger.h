@@ -1,0 +1,185 @@
+// The ledger: an append-only, hash-chained, idempotent log of canonical events in RocksDB.
+//
+// Writes go through one writer thread that commits concurrent appends in groups: one
+// WriteBatch per group, written with sync=true, after which every caller in the group is
+// completed. An append therefore returns only once its events are durable. Reads go straight
+// to RocksDB and may run concurrently with writes from any thread.
+//
+// Thread-safety: Ledger is safe to use from many threads. Append/AppendAsync may be called
+// concurrently; readers see a consistent prefix of the log (everything up to some head).
+// Layout and record formats: key_layout.h, record_format.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/clock.h"
+#include "ledger/dead_letter.h"
+#include "schemas/event.h"
+#include "schemas/result.h"
+
+namespace waybill::ledger {
+
+enum class OpenMode {
+  kReadWrite,  // the one writer of this data dir; takes RocksDB's lock
+  kReadOnly,   // a RocksDB secondary: works while another process writes the data dir
+};
+
+struct LedgerOptions {
+  OpenMode mode = OpenMode::kReadWrite;
+  // Create the data dir and an empty ledger when none exists (read-write mode only).
+  bool create_if_missing = true;
+  // Source of recorded_at; nullptr means the system clock. Not owned.
+  Clock* clock = nullptr;
+  // Most events one group commit takes; more pending appends wait for the next group.
+  std::size_t max_group_events = 8192;
+  // Appenders block once this many events are queued (bounded memory under overload).
+  std::size_t max_pending_events = 65536;
+  // Test hook: when set, every group's WriteBatch fails with this message (simulated disk
+  // error) and nothing is written.
+  std::function<std::optional<std::string>()> TEST_fail_write;
+};
+
+// A raw inbound message, kept once by content hash for audit (as read back).
+struct RawMessage {
+  Sha256 hash{};  // SHA-256 of `bytes`
+  std::string bytes;
+  std::string format;
+  std::optional<std::string> partner;
+  UnixNanos received_at = 0;
+};
+
+// A raw message encoded by the producer thread, ready for the writer.
+struct PreparedRaw {
+  Sha256 hash{};       // SHA-256 of the message bytes: the record's key
+  std::string record;  // EncodeRawRecord(...)
+};
+
+// Hashes and encodes a raw message. Pure; call it on the producer's thread.
+PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
+                       const std::optional<std::string>& partner, UnixNanos received_at);
+
+// An event encoded and digested by the producer thread, ready for the writer.
+struct PreparedEvent {
+  std::string event_id;
+  std::string shipment_id;
+  std::string content;      // EncodeEventContent(event)
+  Sha256 content_digest{};  // SHA-256(content)
+  int raw_index = -1;       // index into AppendBatch::raws of its raw message, or -1
+};
+
+// Encodes and digests `event` (its ledger fields are ignored). Pure; call it from the
+// producer's thread so the writer only chains. `event` must already be validated.
+PreparedEvent PrepareEvent(const Event& event, int raw_index = -1);
+
+// One caller's unit of work: the raw messages, the events mapped from them and the dead
+// letters for what failed. All of it is committed in the same WriteBatch.
+struct AppendBatch {
+  std::vector<PreparedRaw> raws;
+  std::vector<PreparedEvent> events;
+  std::vector<DeadLetter> dead_letters;
+};
+
+struct AppendOutcome {
+  std::uint64_t seq = 0;   // where the event is stored (for a duplicate: the original)
+  bool duplicate = false;  // the event id was already in the ledger; nothing was stored
+};
+
+struct AppendResult {
+  std::vector<AppendOutcome> events;           // one per AppendBatch::events, same order
+  std::vector<std::uint64_t> dead_letter_ids;  // one per AppendBatch::dead_letters
+};
+
+struct LedgerHead {
+  std::uint64_t seq = 0;  // 0: empty ledger
+  Sha256 hash{};          // all zero for an empty ledger (the genesis hash)
+  UnixNanos recorded_at = 0;
+};
+
+struct VerifyReport {
+  std::uint64_t events = 0;  // events checked and found intact
+  LedgerHead head;           // last intact event
+  bool intact = true;
+  std::uint64_t first_broken_seq = 0;  // when !intact
+  std::string reason;                  // when !intact: what does not match
+};
+
+struct LedgerStats {
+  std::uint64_t events = 0;
+  std::uint64_t shipments = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t raw_messages = 0;
+  std::uint64_t size_bytes = 0;  // live SST and WAL bytes on disk
+  LedgerHead head;
+};
+
+class Ledger {
+ public:
+  // Opens (or creates) the ledger in `data_dir`. Errors: Busy when another process holds
+  // the data dir for writing (the message names the pid when known); Unsupported when the
+  // data dir was written by a newer format; NotFound for kReadOnly on a missing ledger.
+  [[nodiscard]] static Result<std::unique_ptr<Ledger>> Open(const std::string& data_dir,
+                                                            const LedgerOptions& options = {});
+
+  // Drains pending appends, stops the writer and closes RocksDB.
+  virtual ~Ledger() = default;
+
+  // Appends a batch and blocks until it is durable. Errors leave the ledger unchanged.
+  [[nodiscard]] virtual Result<AppendResult> Append(AppendBatch batch) = 0;
+
+  // Appends without blocking the caller for the commit; `done` runs on the writer thread
+  // once the batch is durable (or failed). `done` must be quick and must not call Append.
+  // May block while the writer's queue is full.
+  virtual void AppendAsync(AppendBatch batch, std::function<void(Result<AppendResult>)> done) = 0;
+
+  // The last appended event. Cheap; in kReadOnly mode, as of the last CatchUp().
+  virtual LedgerHead Head() const = 0;
+
+  // kReadOnly: catch up with what the writing process has committed since. No-op otherwise.
+  [[nodiscard]] virtual Status CatchUp() = 0;
+
+  // Calls `fn` for each event with from <= seq <= to, in sequence order, until `fn` returns
+  // false. Corruption if a record fails to decode.
+  [[nodiscard]] virtual Status ReadRange(std::uint64_t from, std::uint64_t to,
+                                         const std::function<bool(const Event&)>& fn) const = 0;
+
+  // The event at `seq`; NotFound when there is none.
+  [[nodiscard]] virtual Result<Event> Get(std::uint64_t seq) const = 0;
+
+  // A shipment's events in sequence order; empty when the shipment is unknown.
+  [[nodiscard]] virtual Result<std::vector<Event>> ReadShipment(
+      std::string_view shipment_id) const = 0;
+
+  // The first sequence whose recorded_at is > t (Head().seq + 1 when none): events
+  // [1, result) are exactly those the ledger had recorded by time t.
+  [[nodiscard]] virtual Result<std::uint64_t> FirstSeqRecordedAfter(UnixNanos t) const = 0;
+
+  // The raw message with this content hash; NotFound when none is stored.
+  [[nodiscard]] virtual Result<RawMessage> GetRaw(const Sha256& hash) const = 0;
+
+  // Walks the chain over [from, to] (to clamped to the head), recomputing every hash. Stops
+  // at the first break and reports its sequence and reason; also checks the stored head.
+  [[nodiscard]] virtual Result<VerifyReport> Verify(std::uint64_t from = 1,
+                                                    std::uint64_t to = UINT64_MAX) const = 0;
+
+  [[nodiscard]] virtual Result<LedgerStats> Stats() const = 0;
+
+  // Dead letters in id order, starting after `after_id`, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<DeadLetter>> ListDeadLetters(
+      std::uint64_t after_id, std::size_t limit) const = 0;
+  [[nodiscard]] virtual Result<DeadLetter> GetDeadLetter(std::uint64_t id) const = 0;
+
+  const std::string& data_dir() const { return data_dir_; }
+
+ protected:
+  explicit Ledger(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+ private:
+  const std::string data_dir_;
+};
+
+}  // namespace waybill::ledger

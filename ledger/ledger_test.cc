@@ -1,0 +1,298 @@
+// Ledger tests against real RocksDB in a temporary directory.
+#include "ledger/ledger.h"
+
+#include <doctest/doctest.h>
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "ledger/key_layout.h"
+#include "tests/test_util.h"
+
+namespace waybill::ledger {
+namespace {
+
+constexpr UnixNanos kT0 = 1'735'689'600'000'000'000;  // 2025-01-01T00:00:00Z
+
+AppendBatch BatchOf(const std::vector<Event>& events) {
+  AppendBatch b;
+  for (const auto& e : events) b.events.push_back(PrepareEvent(e));
+  return b;
+}
+
+std::unique_ptr<Ledger> OpenOrDie(const std::string& dir, LedgerOptions options = {}) {
+  auto r = Ledger::Open(dir, options);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return std::move(r).value();
+}
+
+}  // namespace
+
+TEST_CASE("append assigns dense sequences and chains hashes") {
+  testing::TempDir dir;
+  auto ledger = OpenOrDie(dir.path());
+  CHECK(ledger->Head().seq == 0);
+  auto r = ledger->Append(
+      BatchOf({testing::MakeMilestone("a", "S1", kT0), testing::MakeMilestone("b", "S2", kT0 + 1),
+               testing::MakeMilestone("c", "S1", kT0 + 2)}));
+  REQUIRE(r.ok());
+  REQUIRE(r->events.size() == 3);
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    CHECK(r->events[i].seq == i + 1);
+    CHECK_FALSE(r->events[i].duplicate);
+  }
+  auto e1 = ledger->Get(1), e2 = ledger->Get(2);
+  REQUIRE(e1.ok());
+  REQUIRE(e2.ok());
+  CHECK(IsZero(e1->ledger.prev_hash));
+  CHECK(e2->ledger.prev_hash == e1->ledger.hash);
+  CHECK(e1->event_id == "a");
+  CHECK(ledger->Head().seq == 3);
+  CHECK(ledger->Get(4).status().code() == ErrorCode::kNotFound);
+
+  auto report = ledger->Verify();
+  REQUIRE(report.ok());
+  CHECK(report->intact);
+  CHECK(report->events == 3);
+  CHECK(report->head.hash == ledger->Head().hash);
+}
+
+TEST_CASE("duplicates are recognised across batches and within one, and store nothing") {
+  testing::TempDir dir;
+  auto ledger = OpenOrDie(dir.path());
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("a", "S1", kT0)})).ok());
+  auto r = ledger->Append(
+      BatchOf({testing::MakeMilestone("b", "S1", kT0), testing::MakeMilestone("a", "S1", kT0),
+               testing::MakeMilestone("b", "S1", kT0)}));
+  REQUIRE(r.ok());
+  CHECK(r->events[0].seq == 2);
+  CHECK_FALSE(r->events[0].duplicate);
+  CHECK(r->events[1].seq == 1);
+  CHECK(r->events[1].duplicate);
+  CHECK(r->events[2].seq == 2);
+  CHECK(r->events[2].duplicate);
+  CHECK(ledger->Head().seq == 2);
+
+  // A batch of nothing but duplicates is answered without a write.
+  auto again = ledger->Append(BatchOf({testing::MakeMilestone("a", "S1", kT0)}));
+  REQUIRE(again.ok());
+  CHECK(again->events[0].duplicate);
+  CHECK(ledger->Head().seq == 2);
+}
+
+TEST_CASE("shipment reads are in sequence order and complete") {
+  testing::TempDir dir;
+  auto ledger = OpenOrDie(dir.path());
+  std::vector<Event> events;
+  for (int i = 0; i < 50; ++i) {
+    events.push_back(
+        testing::MakeMilestone("e" + std::to_string(i), i % 2 ? "ODD" : "EVEN", kT0 + (50 - i)));
+  }
+  // "EVEN" is a prefix-free neighbour of "EVENT": the separator must keep them apart.
+  events.push_back(testing::MakeMilestone("x", "EVENT", kT0));
+  REQUIRE(ledger->Append(BatchOf(events)).ok());
+  auto even = ledger->ReadShipment("EVEN");
+  REQUIRE(even.ok());
+  REQUIRE(even->size() == 25);
+  for (std::size_t i = 1; i < even->size(); ++i) {
+    CHECK((*even)[i - 1].ledger.seq < (*even)[i].ledger.seq);
+    CHECK((*even)[i].shipment_id == "EVEN");
+  }
+  auto none = ledger->ReadShipment("NOPE");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto stats = ledger->Stats();
+  REQUIRE(stats.ok());
+  CHECK(stats->events == 51);
+  CHECK(stats->shipments == 3);
+  CHECK(stats->size_bytes > 0);
+}
+
+TEST_CASE("reads by recorded time follow the clock and never go backwards") {
+  testing::TempDir dir;
+  ManualClock clock(kT0);
+  LedgerOptions options;
+  options.clock = &clock;
+  auto ledger = OpenOrDie(dir.path(), options);
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("a", "S", kT0)})).ok());  // seq 1 @T0
+  clock.Set(kT0 + 100);
+  REQUIRE(ledger
+              ->Append(BatchOf(
+                  {testing::MakeMilestone("b", "S", kT0), testing::MakeMilestone("c", "S", kT0)}))
+              .ok());   // seq 2,3 @T0+100
+  clock.Set(kT0 + 50);  // wall clock stepped back: recorded_at must not
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("d", "S", kT0)})).ok());
+  CHECK(ledger->Get(4)->ledger.recorded_at == kT0 + 100);
+
+  CHECK(*ledger->FirstSeqRecordedAfter(kT0 - 1) == 1);
+  CHECK(*ledger->FirstSeqRecordedAfter(kT0) == 2);
+  CHECK(*ledger->FirstSeqRecordedAfter(kT0 + 99) == 2);
+  CHECK(*ledger->FirstSeqRecordedAfter(kT0 + 100) == 5);
+  std::vector<std::uint64_t> seen;
+  REQUIRE(ledger
+              ->ReadRange(2, 3,
+                          [&](const Event& e) {
+                            seen.push_back(e.ledger.seq);
+                            return true;
+                          })
+              .ok());
+  CHECK(seen == std::vector<std::uint64_t>{2, 3});
+}
+
+TEST_CASE("raw messages are stored once by content hash") {
+  testing::TempDir dir;
+  auto ledger = OpenOrDie(dir.path());
+  AppendBatch b;
+  b.raws.push_back(PrepareRaw("ISA*...~", "x12", std::string("ACME"), kT0));
+  Event e1 = testing::MakeMilestone("a", "S", kT0), e2 = testing::MakeMilestone("b", "S", kT0);
+  e1.raw_hash = e2.raw_hash = b.raws[0].hash;
+  b.events.push_back(PrepareEvent(e1, 0));
+  b.events.push_back(PrepareEvent(e2, 0));
+  REQUIRE(ledger->Append(std::move(b)).ok());
+  auto raw = ledger->GetRaw(ledger->Get(1)->raw_hash);
+  REQUIRE(raw.ok());
+  CHECK(raw->bytes == "ISA*...~");
+  CHECK(raw->format == "x12");
+  CHECK(raw->partner == std::optional<std::string>("ACME"));
+  CHECK(ledger->GetRaw(Sha256{}).status().code() == ErrorCode::kNotFound);
+}
+
+TEST_CASE("dead letters get increasing ids and survive reopen") {
+  testing::TempDir dir;
+  {
+    auto ledger = OpenOrDie(dir.path());
+    AppendBatch b;
+    DeadLetter dl;
+    dl.format = "canonical";
+    dl.raw = "{not json";
+    dl.reasons = {"line 1: malformed JSON"};
+    b.dead_letters = {dl, dl};
+    auto r = ledger->Append(std::move(b));
+    REQUIRE(r.ok());
+    CHECK(r->dead_letter_ids == std::vector<std::uint64_t>{1, 2});
+  }
+  auto ledger = OpenOrDie(dir.path());
+  AppendBatch b;
+  b.dead_letters.push_back(DeadLetter{});
+  auto r = ledger->Append(std::move(b));
+  REQUIRE(r.ok());
+  CHECK(r->dead_letter_ids == std::vector<std::uint64_t>{3});
+  auto list = ledger->ListDeadLetters(0, 10);
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 3);
+  CHECK((*list)[0].raw == "{not json");
+  CHECK((*list)[0].reasons.size() == 1);
+  CHECK(ledger->GetDeadLetter(2)->id == 2);
+  CHECK(ledger->GetDeadLetter(9).status().code() == ErrorCode::kNotFound);
+}
+
+TEST_CASE("a failed write leaves the ledger unchanged and tells every caller") {
+  testing::TempDir dir;
+  std::atomic<bool> fail{false};
+  LedgerOptions options;
+  options.TEST_fail_write = [&]() -> std::optional<std::string> {
+    if (fail) return "simulated: No space left on device";
+    return std::nullopt;
+  };
+  auto ledger = OpenOrDie(dir.path(), options);
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("a", "S", kT0)})).ok());
+  const LedgerHead before = ledger->Head();
+  fail = true;
+  auto r = ledger->Append(BatchOf({testing::MakeMilestone("b", "S", kT0)}));
+  CHECK(r.status().code() == ErrorCode::kIoError);
+  CHECK(r.status().message().find("No space left") != std::string::npos);
+  CHECK(ledger->Head().seq == before.seq);
+  CHECK(ledger->Head().hash == before.hash);
+  fail = false;
+  auto ok = ledger->Append(BatchOf({testing::MakeMilestone("b", "S", kT0)}));
+  REQUIRE(ok.ok());
+  CHECK(ok->events[0].seq == 2);  // the failed attempt consumed no sequence
+  CHECK_FALSE(ok->events[0].duplicate);
+  CHECK(ledger->Verify()->intact);
+}
+
+TEST_CASE("concurrent appenders share group commits and every id lands once") {
+  testing::TempDir dir;
+  auto ledger = OpenOrDie(dir.path());
+  constexpr int kThreads = 8, kPerThread = 300;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread also re-sends its neighbour's ids: half of all appends are duplicates.
+        const int owner = (i % 2) ? (t + 1) % kThreads : t;
+        auto r = ledger->Append(BatchOf(
+            {testing::MakeMilestone("t" + std::to_string(owner) + "-" + std::to_string(i / 2),
+                                    "S" + std::to_string(t), kT0 + i)}));
+        if (!r.ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  CHECK(ledger->Head().seq == kThreads * kPerThread / 2);
+  auto report = ledger->Verify();
+  REQUIRE(report.ok());
+  CHECK(report->intact);
+  CHECK(report->events == kThreads * kPerThread / 2);
+}
+
+TEST_CASE("a second writer is refused with a clear message; a reader works beside the writer") {
+  testing::TempDir dir;
+  auto writer = OpenOrDie(dir.path());
+  REQUIRE(writer->Append(BatchOf({testing::MakeMilestone("a", "S", kT0)})).ok());
+  auto second = Ledger::Open(dir.path());
+  CHECK(second.status().code() == ErrorCode::kBusy);
+  CHECK(second.status().message().find(dir.path()) != std::string::npos);
+
+  LedgerOptions ro;
+  ro.mode = OpenMode::kReadOnly;
+  auto reader = OpenOrDie(dir.path(), ro);
+  CHECK(reader->Head().seq == 1);
+  REQUIRE(writer->Append(BatchOf({testing::MakeMilestone("b", "S", kT0)})).ok());
+  REQUIRE(reader->CatchUp().ok());
+  CHECK(reader->Head().seq == 2);
+  CHECK(reader->ReadShipment("S")->size() == 2);
+  CHECK(reader->Verify()->intact);
+  auto refused = reader->Append(BatchOf({testing::MakeMilestone("c", "S", kT0)}));
+  CHECK(refused.status().code() == ErrorCode::kUnsupported);
+}
+
+TEST_CASE("read-only open of a missing ledger says so") {
+  testing::TempDir dir;
+  LedgerOptions ro;
+  ro.mode = OpenMode::kReadOnly;
+  auto r = Ledger::Open(dir.Sub("nothing-here"), ro);
+  CHECK(r.status().code() == ErrorCode::kNotFound);
+  CHECK(r.status().message().find("nothing-here") != std::string::npos);
+}
+
+TEST_CASE("a data dir from a newer format is refused") {
+  testing::TempDir dir;
+  { auto ledger = OpenOrDie(dir.path()); }
+  {
+    // Rewrite the format version with plain RocksDB, as a future Waybill would have.
+    rocksdb::Options o;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), db->DefaultColumnFamily(),
+                    std::string(kMetaFormatVersion), std::to_string(kFormatVersion + 1))
+                .ok());
+    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto r = Ledger::Open(dir.path());
+  CHECK(r.status().code() == ErrorCode::kUnsupported);
+  CHECK(r.status().message().find("upgrade") != std::string::npos);
+}
+
+}  // namespace waybill::ledger

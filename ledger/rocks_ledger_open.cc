@@ -1,0 +1,250 @@
+// Opening and closing the RocksDB ledger: options per column family, the data dir's lock,
+// format-version checks and the head.
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "ledger/key_layout.h"
+#include "ledger/record_format.h"
+#include "ledger/rocks_ledger.h"
+
+namespace waybill::ledger {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kPidFile = "waybill.pid";
+
+rocksdb::ColumnFamilyOptions BaseCfOptions() {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 32 << 20;
+  rocksdb::BlockBasedTableOptions t;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
+  rocksdb::ColumnFamilyOptions events = BaseCfOptions();
+  events.write_buffer_size = 64 << 20;
+  events.compression = rocksdb::kLZ4Compression;
+  rocksdb::ColumnFamilyOptions raw = BaseCfOptions();
+  raw.compression = rocksdb::kLZ4Compression;
+  // Idempotency keys are random: a hash-bucketed memtable makes their inserts and point
+  // lookups O(1) instead of a skiplist walk, which is the dominant cost of raw ingest.
+  rocksdb::ColumnFamilyOptions idem = BaseCfOptions();
+  idem.write_buffer_size = 64 << 20;
+  idem.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+  idem.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
+  idem.memtable_prefix_bloom_size_ratio = 0.1;
+  return {
+      {kCfEvents, events},
+      {kCfRaw, raw},
+      {kCfIdempotency, idem},
+      {kCfShipments, BaseCfOptions()},
+      {kCfDeadLetters, BaseCfOptions()},
+      {kCfViews, BaseCfOptions()},
+      // `meta` is RocksDB's default family.
+      {kCfOutbox, BaseCfOptions()},
+      {rocksdb::kDefaultColumnFamilyName, BaseCfOptions()},
+  };
+}
+
+std::string ReadPidFile(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / kPidFile);
+  std::string pid;
+  std::getline(in, pid);
+  return pid;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& data_dir,
+                                             const LedgerOptions& options) {
+  std::unique_ptr<RocksLedger> ledger(new RocksLedger(data_dir, options));
+  WAYBILL_RETURN_IF_ERROR(ledger->OpenDb());
+  WAYBILL_RETURN_IF_ERROR(ledger->LoadMeta());
+  if (options.mode == OpenMode::kReadWrite) ledger->StartWriter();
+  return std::unique_ptr<Ledger>(std::move(ledger));
+}
+
+RocksLedger::RocksLedger(std::string data_dir, LedgerOptions options)
+    : Ledger(std::move(data_dir)), options_(std::move(options)) {
+  clock_ = options_.clock != nullptr ? options_.clock : &system_clock_;
+}
+
+Status RocksLedger::OpenDb() {
+  const bool read_only = options_.mode == OpenMode::kReadOnly;
+  std::error_code ec;
+  if (!fs::exists(fs::path(data_dir()) / "CURRENT", ec)) {
+    if (read_only || !options_.create_if_missing) {
+      return Status::NotFound("no ledger in data dir " + data_dir() +
+                              " (create one with `waybill import` or `waybill serve`)");
+    }
+    fs::create_directories(data_dir(), ec);
+    if (ec) return Status::IoError("cannot create data dir " + data_dir() + ": " + ec.message());
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options_.create_if_missing && !read_only;
+  db_options.create_missing_column_families = !read_only;
+  // The hash-skiplist memtable of the idempotency family does not support concurrent
+  // memtable writes; with a single writer thread there is nothing to lose.
+  db_options.allow_concurrent_memtable_write = false;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  const auto descriptors = ColumnFamilies();
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s;
+  if (read_only) {
+    db_options.max_open_files = -1;  // required by secondary instances
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/waybill-secondary-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    char* made = mkdtemp(buf.data());
+    if (made == nullptr) {
+      return Status::IoError("cannot create a temporary dir in " + pattern + ": " +
+                             std::strerror(errno));
+    }
+    secondary_dir_ = made;
+    s = rocksdb::DB::OpenAsSecondary(db_options, data_dir(), secondary_dir_, descriptors, &handles,
+                                     &db);
+  } else {
+    s = rocksdb::DB::Open(db_options, data_dir(), descriptors, &handles, &db);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      std::string pid = ReadPidFile(data_dir());
+      return Status::Busy("data dir " + data_dir() + " is in use by another process" +
+                          (pid.empty() ? "" : " (waybill pid " + pid + ")") +
+                          "; stop it, or run this command against the server with --server");
+    }
+    return Status::IoError("cannot open ledger in " + data_dir() + ": " + s.ToString());
+  }
+  db_.reset(db);
+  cf_ = handles;  // descriptors are listed in Cf order
+  if (!read_only) {
+    std::ofstream pid(fs::path(data_dir()) / kPidFile, std::ios::trunc);
+    pid << getpid() << "\n";
+  }
+  return Status::Ok();
+}
+
+Status RocksLedger::ReadHeadFromDb(LedgerHead* head, std::uint64_t* next_dead_letter_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], std::string(kMetaHead), &value);
+  if (s.ok()) {
+    if (value.size() != 8 + 32 + 8) {
+      return Status::Corruption("ledger head record in meta is " + std::to_string(value.size()) +
+                                " bytes, expected 48");
+    }
+    head->seq = GetU64BE(value.data());
+    std::copy(value.begin() + 8, value.begin() + 40, head->hash.begin());
+    head->recorded_at = GetI64BE(value.data() + 40);
+  } else if (!s.IsNotFound()) {
+    return Status::IoError("reading ledger head: " + s.ToString());
+  }
+  s = db_->Get(rocksdb::ReadOptions(), cf_[kMeta], std::string(kMetaNextDeadLetterId), &value);
+  if (s.ok() && value.size() == 8) {
+    *next_dead_letter_id = GetU64BE(value.data());
+  } else if (!s.ok() && !s.IsNotFound()) {
+    return Status::IoError("reading dead-letter counter: " + s.ToString());
+  }
+  return Status::Ok();
+}
+
+Status RocksLedger::LoadMeta() {
+  std::string version;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_[kMeta], std::string(kMetaFormatVersion), &version);
+  if (s.IsNotFound()) {
+    if (options_.mode == OpenMode::kReadOnly) {
+      return Status::NotFound("data dir " + data_dir() + " holds no Waybill ledger");
+    }
+    s = db_->Put(rocksdb::WriteOptions(), cf_[kMeta], std::string(kMetaFormatVersion),
+                 std::to_string(kFormatVersion));
+    if (!s.ok()) return Status::IoError("writing format version: " + s.ToString());
+  } else if (!s.ok()) {
+    return Status::IoError("reading format version: " + s.ToString());
+  } else {
+    std::uint32_t stored = static_cast<std::uint32_t>(std::strtoul(version.c_str(), nullptr, 10));
+    if (stored > kFormatVersion) {
+      return Status::Unsupported("data dir " + data_dir() + " has ledger format " + version +
+                                 ", newer than this binary's " + std::to_string(kFormatVersion) +
+                                 "; upgrade waybill");
+    }
+  }
+
+  LedgerHead head;
+  std::uint64_t next_dl = 1;
+  WAYBILL_RETURN_IF_ERROR(ReadHeadFromDb(&head, &next_dl));
+  // The head is written in the same batch as the events, so the last event key must be it.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kEvents]));
+  it->SeekToLast();
+  std::uint64_t last = it->Valid() ? GetU64BE(it->key().data()) : 0;
+  if (!it->status().ok()) return Status::IoError("reading last event: " + it->status().ToString());
+  if (last != head.seq) {
+    return Status::Corruption("ledger head says sequence " + std::to_string(head.seq) +
+                              " but the last stored event is " + std::to_string(last) +
+                              "; run `waybill verify` to locate the damage");
+  }
+  next_dead_letter_id_ = next_dl;
+  last_recorded_at_ = head.recorded_at;
+  std::lock_guard<std::mutex> lock(head_mu_);
+  head_ = head;
+  return Status::Ok();
+}
+
+Status RocksLedger::CatchUp() {
+  if (options_.mode != OpenMode::kReadOnly) return Status::Ok();
+  rocksdb::Status s = db_->TryCatchUpWithPrimary();
+  if (!s.ok()) return Status::IoError("catching up with the writer: " + s.ToString());
+  LedgerHead head;
+  std::uint64_t next_dl = 1;
+  WAYBILL_RETURN_IF_ERROR(ReadHeadFromDb(&head, &next_dl));
+  std::lock_guard<std::mutex> lock(head_mu_);
+  head_ = head;
+  return Status::Ok();
+}
+
+RocksLedger::~RocksLedger() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  space_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (db_) {
+    for (auto* h : cf_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  if (options_.mode == OpenMode::kReadWrite) {
+    std::error_code ec;
+    fs::remove(fs::path(data_dir()) / kPidFile, ec);
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(secondary_dir_, ec);
+  }
+}
+
+LedgerHead RocksLedger::Head() const {
+  std::lock_guard<std::mutex> lock(head_mu_);
+  return head_;
+}
+
+}  // namespace waybill::ledger

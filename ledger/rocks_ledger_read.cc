@@ -1,0 +1,256 @@
+// Readers: ranges, shipments, recorded time, raw messages, dead letters, verify and stats.
+// All of them read RocksDB directly and run concurrently with the writer.
+#include <filesystem>
+
+#include "ledger/key_layout.h"
+#include "ledger/record_format.h"
+#include "ledger/rocks_ledger.h"
+#include "schemas/sha256.h"
+
+namespace waybill::ledger {
+namespace {
+
+Status IoStatus(const rocksdb::Status& s, const std::string& what) {
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IoError(what + ": " + s.ToString());
+}
+
+}  // namespace
+
+Status RocksLedger::ReadRange(std::uint64_t from, std::uint64_t to,
+                              const std::function<bool(const Event&)>& fn) const {
+  if (from == 0) from = 1;
+  if (to < from) return Status::Ok();
+  const std::string start = SeqKey(from);
+  std::string end;
+  rocksdb::Slice end_slice;
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  if (to != UINT64_MAX) {
+    end = SeqKey(to + 1);
+    end_slice = end;
+    ro.iterate_upper_bound = &end_slice;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kEvents]));
+  Event event;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const rocksdb::Slice v = it->value();
+    Status st = DecodeRecord(std::string_view(v.data(), v.size()), &event);
+    if (!st.ok()) {
+      return Status::Corruption("event " + std::to_string(GetU64BE(it->key().data())) + ": " +
+                                st.message());
+    }
+    if (!fn(event)) return Status::Ok();
+  }
+  if (!it->status().ok()) return IoStatus(it->status(), "reading events");
+  return Status::Ok();
+}
+
+Result<Event> RocksLedger::Get(std::uint64_t seq) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], SeqKey(seq), &value);
+  if (s.IsNotFound()) return Status::NotFound("no event with sequence " + std::to_string(seq));
+  if (!s.ok()) return IoStatus(s, "reading event " + std::to_string(seq));
+  Event event;
+  Status st = DecodeRecord(std::string_view(value.data(), value.size()), &event);
+  if (!st.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + st.message());
+  return event;
+}
+
+Result<std::vector<Event>> RocksLedger::ReadShipment(std::string_view shipment_id) const {
+  const std::string prefix = ShipmentPrefix(shipment_id);
+  std::vector<std::string> seq_keys;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kShipments]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != prefix.size() + 8) {
+      return Status::Corruption("shipment index key for \"" + std::string(shipment_id) +
+                                "\" has the wrong length");
+    }
+    seq_keys.emplace_back(it->key().data() + prefix.size(), 8);
+  }
+  if (!it->status().ok()) return IoStatus(it->status(), "reading shipment index");
+  std::vector<rocksdb::Slice> keys(seq_keys.begin(), seq_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), cf_[kEvents], keys.size(), keys.data(), values.data(),
+                  statuses.data(), /*sorted_input=*/true);
+  }
+  std::vector<Event> events(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::uint64_t seq = GetU64BE(seq_keys[i].data());
+    if (!statuses[i].ok()) {
+      return IoStatus(statuses[i], "reading event " + std::to_string(seq) + " of shipment \"" +
+                                       std::string(shipment_id) + "\"");
+    }
+    Status st = DecodeRecord(std::string_view(values[i].data(), values[i].size()), &events[i]);
+    if (!st.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + st.message());
+  }
+  return events;
+}
+
+Result<std::uint64_t> RocksLedger::FirstSeqRecordedAfter(UnixNanos t) const {
+  // recorded_at never decreases with the sequence, so binary search over the headers.
+  std::uint64_t lo = 1, hi = Head().seq + 1;  // answer in [lo, hi]
+  std::string value;
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], SeqKey(mid), &value);
+    if (!s.ok()) return IoStatus(s, "reading event " + std::to_string(mid));
+    RecordHeader h;
+    std::string_view content;
+    WAYBILL_RETURN_IF_ERROR(DecodeRecordHeader(value, &h, &content));
+    if (h.recorded_at > t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+Result<RawMessage> RocksLedger::GetRaw(const Sha256& hash) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_[kRaw],
+               rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), 32), &value);
+  if (s.IsNotFound()) return Status::NotFound("no raw message with hash " + ToHex(hash));
+  if (!s.ok()) return IoStatus(s, "reading raw message " + ToHex(hash));
+  RawMessage raw;
+  WAYBILL_RETURN_IF_ERROR(DecodeRawRecord(value, &raw));
+  raw.hash = hash;
+  return raw;
+}
+
+Result<VerifyReport> RocksLedger::Verify(std::uint64_t from, std::uint64_t to) const {
+  VerifyReport report;
+  const LedgerHead stored_head = Head();
+  if (from == 0) from = 1;
+  to = std::min(to, stored_head.seq);
+  auto broken = [&report](std::uint64_t seq, std::string reason) {
+    report.intact = false;
+    report.first_broken_seq = seq;
+    report.reason = std::move(reason);
+    return report;
+  };
+  Sha256 expected_prev{};
+  if (from > 1) {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], SeqKey(from - 1), &value);
+    if (!s.ok()) return broken(from - 1, "cannot read the event before the range: " + s.ToString());
+    RecordHeader h;
+    std::string_view content;
+    Status st = DecodeRecordHeader(value, &h, &content);
+    if (!st.ok()) return broken(from - 1, st.message());
+    expected_prev = h.hash;
+    report.head = {h.seq, h.hash, h.recorded_at};
+  }
+  if (from > to) return report;
+
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  ro.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_[kEvents]));
+  std::uint64_t expected_seq = from;
+  for (it->Seek(SeqKey(from)); it->Valid() && expected_seq <= to; it->Next(), ++expected_seq) {
+    if (it->key().size() != 8) return broken(expected_seq, "malformed event key");
+    const std::uint64_t key_seq = GetU64BE(it->key().data());
+    if (key_seq != expected_seq) {
+      return broken(expected_seq,
+                    "event is missing (next stored is " + std::to_string(key_seq) + ")");
+    }
+    RecordHeader h;
+    std::string_view content;
+    const rocksdb::Slice v = it->value();
+    Status st = DecodeRecordHeader(std::string_view(v.data(), v.size()), &h, &content);
+    if (!st.ok()) return broken(expected_seq, st.message());
+    if (h.seq != key_seq) {
+      return broken(expected_seq, "record says sequence " + std::to_string(h.seq));
+    }
+    if (h.prev_hash != expected_prev) {
+      return broken(expected_seq, "prev_hash " + ToHex(h.prev_hash) +
+                                      " does not match the previous event's hash " +
+                                      ToHex(expected_prev));
+    }
+    if (h.recorded_at < report.head.recorded_at) {
+      return broken(expected_seq, "recorded_at goes backwards");
+    }
+    const Sha256 computed = ChainHash(h.seq, h.recorded_at, h.prev_hash, Sha256Of(content));
+    if (computed != h.hash) {
+      return broken(expected_seq, "stored hash " + ToHex(h.hash) +
+                                      " does not match the recomputed " + ToHex(computed));
+    }
+    expected_prev = h.hash;
+    report.head = {h.seq, h.hash, h.recorded_at};
+    ++report.events;
+  }
+  if (!it->status().ok()) return broken(expected_seq, "read failed: " + it->status().ToString());
+  if (expected_seq <= to) return broken(expected_seq, "event is missing");
+  if (to == stored_head.seq && report.head.hash != stored_head.hash) {
+    return broken(stored_head.seq, "the ledger head in meta does not match the last event");
+  }
+  return report;
+}
+
+Result<LedgerStats> RocksLedger::Stats() const {
+  LedgerStats stats;
+  stats.head = Head();
+  stats.events = stats.head.seq;
+  {
+    // Skip-scan: one Seek per shipment, past all of its index entries.
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_[kShipments]));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      ++stats.shipments;
+      const rocksdb::Slice k = it->key();
+      if (k.size() < 9) return Status::Corruption("malformed shipment index key");
+      std::string next(k.data(), k.size() - 9);
+      next.push_back('\x01');
+      it->Seek(next);
+    }
+    if (!it->status().ok()) return IoStatus(it->status(), "counting shipments");
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf_[kDeadLetters]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.dead_letters;
+    if (!it->status().ok()) return IoStatus(it->status(), "counting dead letters");
+  }
+  std::uint64_t raw = 0;
+  if (db_->GetIntProperty(cf_[kRaw], "rocksdb.estimate-num-keys", &raw)) stats.raw_messages = raw;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir(), ec)) {
+    if (entry.is_regular_file(ec)) stats.size_bytes += entry.file_size(ec);
+  }
+  return stats;
+}
+
+Result<std::vector<DeadLetter>> RocksLedger::ListDeadLetters(std::uint64_t after_id,
+                                                             std::size_t limit) const {
+  std::vector<DeadLetter> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_[kDeadLetters]));
+  for (it->Seek(SeqKey(after_id + 1)); it->Valid() && out.size() < limit; it->Next()) {
+    DeadLetter dl;
+    const rocksdb::Slice v = it->value();
+    WAYBILL_RETURN_IF_ERROR(DecodeDeadLetter(std::string_view(v.data(), v.size()), &dl));
+    out.push_back(std::move(dl));
+  }
+  if (!it->status().ok()) return IoStatus(it->status(), "reading dead letters");
+  return out;
+}
+
+Result<DeadLetter> RocksLedger::GetDeadLetter(std::uint64_t id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kDeadLetters], SeqKey(id), &value);
+  if (s.IsNotFound()) return Status::NotFound("no dead letter with id " + std::to_string(id));
+  if (!s.ok()) return IoStatus(s, "reading dead letter " + std::to_string(id));
+  DeadLetter dl;
+  WAYBILL_RETURN_IF_ERROR(DecodeDeadLetter(value, &dl));
+  return dl;
+}
+
+}  // namespace waybill::ledger

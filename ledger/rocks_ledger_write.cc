@@ -1,0 +1,243 @@
+// The single writer: group commit of concurrent appends.
+//
+// Appenders queue Requests; the writer thread takes every queued request (up to
+// max_group_events), resolves idempotency for the whole group with one MultiGet plus an
+// in-group map, assigns sequences, chains hashes, writes one WriteBatch with sync=true and
+// only then completes the callers. A failed write completes every caller of the group with
+// the error and leaves the in-memory head where it was, so the ledger is unchanged.
+#include <rocksdb/write_batch.h>
+
+#include <future>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ledger/key_layout.h"
+#include "ledger/record_format.h"
+#include "ledger/rocks_ledger.h"
+#include "schemas/event_codec.h"
+#include "schemas/sha256.h"
+
+namespace waybill::ledger {
+
+PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
+                       const std::optional<std::string>& partner, UnixNanos received_at) {
+  PreparedRaw raw;
+  raw.hash = Sha256Of(bytes);
+  raw.record = EncodeRawRecord(bytes, format, partner, received_at);
+  return raw;
+}
+
+PreparedEvent PrepareEvent(const Event& event, int raw_index) {
+  PreparedEvent p;
+  p.event_id = event.event_id;
+  p.shipment_id = event.shipment_id;
+  EncodeEventContent(event, &p.content);
+  p.content_digest = Sha256Of(p.content);
+  p.raw_index = raw_index;
+  return p;
+}
+
+void RocksLedger::StartWriter() {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+void RocksLedger::AppendAsync(AppendBatch batch, std::function<void(Result<AppendResult>)> done) {
+  const std::size_t n = batch.events.size() + batch.dead_letters.size();
+  if (options_.mode != OpenMode::kReadWrite) {
+    done(Status::Unsupported("ledger in " + data_dir() + " is open read-only"));
+    return;
+  }
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  // A single batch larger than the limit still goes in once the queue is empty.
+  space_cv_.wait(lock, [&] {
+    return stopping_ || queued_events_ == 0 || queued_events_ + n <= options_.max_pending_events;
+  });
+  if (stopping_) {
+    lock.unlock();
+    done(Status::Shutdown("ledger is closing; the batch was not appended"));
+    return;
+  }
+  queued_events_ += n;
+  queue_.push_back(Request{std::move(batch), std::move(done)});
+  lock.unlock();
+  queue_cv_.notify_one();
+}
+
+Result<AppendResult> RocksLedger::Append(AppendBatch batch) {
+  std::promise<Result<AppendResult>> promise;
+  auto future = promise.get_future();
+  AppendAsync(std::move(batch),
+              [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void RocksLedger::WriterLoop() {
+  std::vector<Request> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      std::size_t taken = 0;
+      while (!queue_.empty()) {
+        const auto& b = queue_.front().batch;
+        const std::size_t n = b.events.size() + b.dead_letters.size();
+        if (!group.empty() && taken + n > options_.max_group_events) break;
+        taken += n;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_events_ -= taken;
+    }
+    space_cv_.notify_all();
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void RocksLedger::CommitGroup(std::vector<Request>& group) {
+  // 1. Idempotency: one MultiGet for the group's distinct event ids.
+  std::vector<const PreparedEvent*> events;
+  for (auto& r : group) {
+    for (auto& e : r.batch.events) events.push_back(&e);
+  }
+  std::unordered_map<std::string_view, std::size_t> first_in_group;
+  first_in_group.reserve(events.size());
+  std::vector<std::string> key_storage;
+  std::vector<std::size_t> lookup_of;  // event index -> index into keys, or SIZE_MAX
+  key_storage.reserve(events.size());
+  lookup_of.assign(events.size(), SIZE_MAX);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (first_in_group.emplace(events[i]->event_id, i).second) {
+      lookup_of[i] = key_storage.size();
+      key_storage.push_back(IdempotencyKey(events[i]->event_id));
+    }
+  }
+  std::vector<rocksdb::Slice> keys(key_storage.begin(), key_storage.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), cf_[kIdempotency], keys.size(), keys.data(),
+                  values.data(), statuses.data());
+  }
+
+  // 2. Sequences, hashes and the batch. `head` is tentative until the write succeeds.
+  LedgerHead head = Head();
+  UnixNanos recorded_at = std::max(clock_->Now(), last_recorded_at_);
+  std::uint64_t next_dl = next_dead_letter_id_;
+  std::vector<AppendResult> results(group.size());
+  rocksdb::WriteBatch wb;
+  Status failure;
+  std::vector<AppendOutcome> outcome_of(events.size());
+  std::unordered_set<std::string_view> raws_written;
+  std::string record;
+  std::size_t ei = 0;
+  for (std::size_t g = 0; g < group.size() && failure.ok(); ++g) {
+    AppendBatch& batch = group[g].batch;
+    std::vector<bool> raw_used(batch.raws.size(), false);
+    for (auto& e : batch.events) {
+      AppendOutcome& out = outcome_of[ei];
+      const std::size_t lk = lookup_of[ei];
+      if (lk == SIZE_MAX) {
+        out = outcome_of[first_in_group[e.event_id]];
+        out.duplicate = true;
+      } else if (statuses[lk].ok()) {
+        if (values[lk].size() != 8) {
+          failure = Status::Corruption("idempotency entry for event id \"" + e.event_id + "\" is " +
+                                       std::to_string(values[lk].size()) + " bytes");
+          break;
+        }
+        out = {GetU64BE(values[lk].data()), true};
+      } else if (!statuses[lk].IsNotFound()) {
+        failure = Status::IoError("idempotency lookup: " + statuses[lk].ToString());
+        break;
+      } else {
+        RecordHeader h;
+        h.seq = head.seq + 1;
+        h.recorded_at = recorded_at;
+        h.prev_hash = head.hash;
+        h.hash = ChainHash(h.seq, h.recorded_at, h.prev_hash, e.content_digest);
+        record.clear();
+        EncodeRecord(h, e.content, &record);
+        const std::string seq_key = SeqKey(h.seq);
+        rocksdb::Status s = wb.Put(cf_[kEvents], seq_key, record);
+        if (s.ok()) s = wb.Put(cf_[kIdempotency], key_storage[lk], seq_key);
+        if (s.ok()) s = wb.Put(cf_[kShipments], ShipmentKey(e.shipment_id, h.seq), "");
+        if (!s.ok()) {
+          failure = Status::Internal("building write batch: " + s.ToString());
+          break;
+        }
+        head = {h.seq, h.hash, h.recorded_at};
+        out = {h.seq, false};
+        if (e.raw_index >= 0 && static_cast<std::size_t>(e.raw_index) < raw_used.size()) {
+          raw_used[e.raw_index] = true;
+        }
+      }
+      results[g].events.push_back(out);
+      ++ei;
+    }
+    // Raw messages are kept when at least one of their events was stored; a message whose
+    // events were all duplicates is already in the ledger (or its twin is).
+    for (std::size_t r = 0; r < batch.raws.size() && failure.ok(); ++r) {
+      const PreparedRaw& raw = batch.raws[r];
+      std::string_view key(reinterpret_cast<const char*>(raw.hash.data()), raw.hash.size());
+      if (!raw_used[r] || !raws_written.insert(key).second) continue;
+      rocksdb::Status s = wb.Put(cf_[kRaw], key, raw.record);
+      if (!s.ok()) failure = Status::Internal("building write batch: " + s.ToString());
+    }
+    for (auto& dl : batch.dead_letters) {
+      dl.id = next_dl++;
+      rocksdb::Status s = wb.Put(cf_[kDeadLetters], SeqKey(dl.id), EncodeDeadLetter(dl));
+      if (!s.ok()) {
+        failure = Status::Internal("building write batch: " + s.ToString());
+        break;
+      }
+      results[g].dead_letter_ids.push_back(dl.id);
+    }
+  }
+
+  // 3. The head and counters ride in the same batch; then one synced write.
+  if (failure.ok()) {
+    std::string head_value;
+    PutU64BE(head.seq, &head_value);
+    head_value.append(reinterpret_cast<const char*>(head.hash.data()), head.hash.size());
+    PutI64BE(head.recorded_at, &head_value);
+    std::string dl_value;
+    PutU64BE(next_dl, &dl_value);
+    rocksdb::Status s = wb.Put(cf_[kMeta], std::string(kMetaHead), head_value);
+    if (s.ok()) s = wb.Put(cf_[kMeta], std::string(kMetaNextDeadLetterId), dl_value);
+    if (!s.ok()) failure = Status::Internal("building write batch: " + s.ToString());
+  }
+  // A group of nothing but duplicates changes nothing: their originals are already durable.
+  const bool nothing_new = head.seq == Head().seq && next_dl == next_dead_letter_id_;
+  if (failure.ok() && nothing_new) {
+    for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
+    return;
+  }
+  if (failure.ok() && options_.TEST_fail_write) {
+    if (auto msg = options_.TEST_fail_write()) failure = Status::IoError(*msg);
+  }
+  if (failure.ok()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db_->Write(wo, &wb);
+    if (!s.ok()) {
+      failure = Status::IoError("ledger write failed, nothing from this batch was stored: " +
+                                s.ToString());
+    }
+  }
+
+  if (!failure.ok()) {
+    for (auto& r : group) r.done(failure);
+    return;
+  }
+  next_dead_letter_id_ = next_dl;
+  last_recorded_at_ = head.recorded_at;
+  {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    head_ = head;
+  }
+  for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
+}
+
+}  // namespace waybill::ledger
