@@ -16,44 +16,71 @@ bool IsBlank(std::string_view line) {
 }
 
 // Turns lines into batches. One per import: owns the parser and the batch being filled.
+//
+// The lines of one batch, byte for byte as read (newlines included), form one raw message:
+// a piece of the delivered file made of whole lines, kept once by content hash. Its events
+// all reference it; a rejected line is also kept whole in its own dead letter. Keeping a
+// raw record per batch rather than per line saves the ledger a random-key insert per event.
 class CanonicalBatcher {
  public:
   CanonicalBatcher(const ImportContext& ctx, AppendPipeline& pipeline)
       : ctx_(ctx), pipeline_(pipeline) {}
 
-  void Line(std::string_view line, std::uint64_t line_no) {
+  // `line` excludes the newline; `terminated` says whether one followed in the input.
+  void Line(std::string_view line, bool terminated, std::uint64_t line_no) {
+    if (first_line_ == 0) first_line_ = line_no;
+    last_line_ = line_no;
+    chunk_.append(line);
+    if (terminated) chunk_.push_back('\n');
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (IsBlank(line)) return;
-    const UnixNanos now = NowUnixNanos();
-    if (line.size() > kMaxCanonicalLineBytes) {
-      Reject(line, line_no, now,
-             "message is " + std::to_string(line.size()) + " bytes, more than the " +
-                 std::to_string(kMaxCanonicalLineBytes) + "-byte limit");
-    } else if (Result<Event> parsed = parser_.Parse(line); !parsed.ok()) {
-      Reject(line, line_no, now, parsed.status().message());
-    } else {
-      Event& event = parsed.value();
-      event.source.principal = ctx_.principal;
-      batch_.raws.push_back(
-          ledger::PrepareRaw(line, event.source.format, event.source.partner, now));
-      event.raw_hash = batch_.raws.back().hash;
-      batch_.events.push_back(
-          ledger::PrepareEvent(event, static_cast<int>(batch_.raws.size() - 1)));
+    if (!IsBlank(line)) {
+      if (line.size() > kMaxCanonicalLineBytes) {
+        Reject(line, line_no,
+               "message is " + std::to_string(line.size()) + " bytes, more than the " +
+                   std::to_string(kMaxCanonicalLineBytes) + "-byte limit");
+      } else if (Result<Event> parsed = parser_.Parse(line); !parsed.ok()) {
+        Reject(line, line_no, parsed.status().message());
+      } else {
+        parsed->source.principal = ctx_.principal;
+        events_.push_back(std::move(parsed).value());
+      }
     }
-    if (batch_.events.size() + batch_.dead_letters.size() >= ctx_.batch_events) Flush();
+    if (events_.size() + batch_.dead_letters.size() >= ctx_.batch_events ||
+        chunk_.size() >= kMaxChunkBytes) {
+      Flush();
+    }
   }
 
   void Flush() {
-    if (batch_.events.empty() && batch_.dead_letters.empty()) return;
-    pipeline_.Submit(std::move(batch_), std::move(origins_));
+    if (!events_.empty()) {
+      const std::string origin =
+          ctx_.origin + ":" + std::to_string(first_line_) + "-" + std::to_string(last_line_);
+      batch_.raws.push_back(
+          ledger::PrepareRaw(chunk_, "canonical", ctx_.partner, origin, received_at_));
+      const Sha256 raw_hash = batch_.raws.back().hash;
+      batch_.events.reserve(events_.size());
+      for (Event& e : events_) {
+        e.raw_hash = raw_hash;
+        batch_.events.push_back(ledger::PrepareEvent(e, 0));
+      }
+    }
+    if (!batch_.events.empty() || !batch_.dead_letters.empty()) {
+      pipeline_.Submit(std::move(batch_), std::move(origins_));
+    }
     batch_ = {};
     origins_ = {};
+    events_.clear();
+    chunk_.clear();
+    first_line_ = last_line_ = 0;
+    received_at_ = NowUnixNanos();
   }
 
  private:
-  void Reject(std::string_view line, std::uint64_t line_no, UnixNanos now, std::string reason) {
+  static constexpr std::size_t kMaxChunkBytes = 4 << 20;
+
+  void Reject(std::string_view line, std::uint64_t line_no, std::string reason) {
     ledger::DeadLetter dl;
-    dl.received_at = now;
+    dl.received_at = received_at_;
     dl.format = "canonical";
     dl.partner = ctx_.partner;
     dl.principal = ctx_.principal;
@@ -67,6 +94,10 @@ class CanonicalBatcher {
   const ImportContext& ctx_;
   AppendPipeline& pipeline_;
   EventJsonParser parser_;
+  std::vector<Event> events_;  // parsed, waiting for their raw message's hash
+  std::string chunk_;          // the batch's lines as read
+  std::uint64_t first_line_ = 0, last_line_ = 0;
+  UnixNanos received_at_ = NowUnixNanos();
   ledger::AppendBatch batch_;
   BatchOrigins origins_;
 };
@@ -80,7 +111,7 @@ Status ImportCanonicalBuffer(std::string_view data, const ImportContext& ctx,
   while (!data.empty()) {
     const std::size_t nl = data.find('\n');
     const std::string_view line = data.substr(0, nl);
-    batcher.Line(line, ++line_no);
+    batcher.Line(line, nl != std::string_view::npos, ++line_no);
     if (nl == std::string_view::npos) break;
     data.remove_prefix(nl + 1);
   }
@@ -112,12 +143,14 @@ Status ImportCanonicalStream(std::istream& in, const ImportContext& ctx, AppendP
     for (;;) {
       const std::size_t nl = buf.find('\n', pos);
       if (nl == std::string::npos) break;
-      batcher.Line(std::string_view(buf).substr(pos, nl - pos), ++line_no);
+      batcher.Line(std::string_view(buf).substr(pos, nl - pos), true, ++line_no);
       pos = nl + 1;
     }
     start = pos;
     if (eof) {
-      if (start < buf.size()) batcher.Line(std::string_view(buf).substr(start), ++line_no);
+      if (start < buf.size()) {
+        batcher.Line(std::string_view(buf).substr(start), false, ++line_no);
+      }
       break;
     }
   }

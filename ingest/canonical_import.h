@@ -1,8 +1,9 @@
 // `waybill import --format canonical`: NDJSON canonical events, one JSON object a line.
 //
-// Each line is one message: it is kept as the raw message of its event, or, when it does not
-// parse or validate, stored as a dead letter with its line number and reason. A bad line
-// never stops the lines after it. The ledger assigns seq, recorded_at and the hashes; any
+// Each line is one event. The file is kept for audit as raw messages of whole lines (one per
+// batch, byte for byte); a line that does not parse or validate is stored as a dead letter
+// with its line number and reason. A bad line never stops the lines after it. Blank lines
+// are skipped. The ledger assigns seq, recorded_at and the hashes; any
 // such fields in the input are ignored. The principal is the caller's, never the input's.
 #pragma once
 

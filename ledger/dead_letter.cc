@@ -1,7 +1,6 @@
 #include "ledger/dead_letter.h"
 
 #include <cereal/types/optional.hpp>
-#include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include "ledger/ledger.h"
@@ -38,13 +37,14 @@ Status DecodeDeadLetter(std::string_view bytes, DeadLetter* dl) {
 }
 
 std::string EncodeRawRecord(std::string_view bytes, std::string_view format,
-                            const std::optional<std::string>& partner, UnixNanos received_at) {
+                            const std::optional<std::string>& partner,
+                            const std::optional<std::string>& origin, UnixNanos received_at) {
   std::string out;
   out.reserve(bytes.size() + format.size() + 32);
   ContentOutputArchive ar(&out, kRawRecordVersion);
   ar(cereal::make_size_tag(static_cast<std::uint64_t>(format.size())));
   ar.WriteBytes(format.data(), format.size());
-  ar(partner, received_at);
+  ar(partner, origin, received_at);
   ar(cereal::make_size_tag(static_cast<std::uint64_t>(bytes.size())));
   ar.WriteBytes(bytes.data(), bytes.size());
   return out;
@@ -53,7 +53,7 @@ std::string EncodeRawRecord(std::string_view bytes, std::string_view format,
 Status DecodeRawRecord(std::string_view record, RawMessage* raw) {
   try {
     ContentInputArchive ar(record, kRawRecordVersion);
-    ar(raw->format, raw->partner, raw->received_at, raw->bytes);
+    ar(raw->format, raw->partner, raw->origin, raw->received_at, raw->bytes);
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("raw-message record does not decode: ") + e.what());
   }

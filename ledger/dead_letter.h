@@ -3,7 +3,7 @@
 //
 //   value := DeadLetter in cereal's compact content archive (schemas/content_archive.h,
 //            record version 1), keyed by id:u64be in the `dead_letters` family.
-//   raw    := (format, partner, received_at, bytes) in the same archive, keyed by the
+//   raw    := (format, partner, origin, received_at, bytes) in the same archive, keyed by the
 //            SHA-256 of the bytes in the `raw` family (key_layout.h).
 #pragma once
 
@@ -35,7 +35,8 @@ std::string EncodeDeadLetter(const DeadLetter& dl);
 
 struct RawMessage;
 std::string EncodeRawRecord(std::string_view bytes, std::string_view format,
-                            const std::optional<std::string>& partner, UnixNanos received_at);
+                            const std::optional<std::string>& partner,
+                            const std::optional<std::string>& origin, UnixNanos received_at);
 // Fills every field of `raw` but its hash (the record's key).
 [[nodiscard]] Status DecodeRawRecord(std::string_view record, RawMessage* raw);
 

@@ -49,7 +49,10 @@ std::string IdempotencyKey(std::string_view event_id) {
 }
 
 std::string ShipmentPrefix(std::string_view shipment_id) {
-  std::string k(shipment_id);
+  std::string k;
+  k.reserve(8 + shipment_id.size() + 1 + 8);
+  PutU64BE(Fnv1a64(shipment_id), &k);
+  k.append(shipment_id);
   k.push_back('\0');
   return k;
 }

@@ -6,19 +6,25 @@
 //                 value := event record, see record_format.h
 //   raw           key   := sha256(raw message bytes):32
 //                 value := raw record (cereal: format, partner, received_at, bytes)
+//                 Written often, read rarely (audits): a vector memtable makes inserts O(1)
+//                 and sorts once at flush.
 //   idempotency   key   := fnv1a64(event_id):u64be | event_id
 //                 value := seq:u64be            (the sequence the id was first stored at)
 //                 The 8-byte hash prefix spreads keys over a hash-skiplist memtable
 //                 (prefix extractor = first 8 bytes); the full id follows so lookups are
 //                 exact, never probabilistic.
-//   shipments     key   := shipment_id | 0x00 | seq:u64be      value := empty
-//                 shipment ids never contain control characters (ValidateEvent), so the
-//                 0x00 separator sorts a shipment's entries together, in sequence order.
+//   shipments     key   := fnv1a64(shipment_id):u64be | shipment_id | 0x00 | seq:u64be
+//                 value := empty
+//                 The hash prefix buckets a shipment's entries in a hash-skiplist memtable
+//                 (random shipment ids would otherwise be random skiplist inserts); shipment
+//                 ids never contain control characters (ValidateEvent), so the 0x00
+//                 separator keeps one shipment's entries together, in sequence order.
 //   dead_letters  key   := dead_letter_id:u64be
 //                 value := dead-letter record (cereal, see dead_letter.h)
 //   views         reserved for projections (projections/ owns the layout)
 //   outbox        reserved for the publisher (projections/ owns the layout)
-//   meta          "format_version" -> decimal ASCII of kFormatVersion
+//   meta          (RocksDB's default family)
+//                 "format_version" -> decimal ASCII of kFormatVersion
 //                 "head"           -> seq:u64be | hash:32 | recorded_at:i64be
 //                 "next_dead_letter_id" -> u64be
 //
@@ -42,7 +48,6 @@ inline constexpr const char* kCfShipments = "shipments";
 inline constexpr const char* kCfDeadLetters = "dead_letters";
 inline constexpr const char* kCfViews = "views";
 inline constexpr const char* kCfOutbox = "outbox";
-inline constexpr const char* kCfMeta = "meta";
 
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaHead = "head";
@@ -59,7 +64,7 @@ std::uint64_t Fnv1a64(std::string_view bytes);
 std::string IdempotencyKey(std::string_view event_id);
 void AppendIdempotencyKey(std::string_view event_id, std::string* out);
 std::string ShipmentKey(std::string_view shipment_id, std::uint64_t seq);
-// The prefix every ShipmentKey of `shipment_id` starts with (shipment_id | 0x00).
+// The prefix every ShipmentKey of `shipment_id` starts with (hash | shipment_id | 0x00).
 std::string ShipmentPrefix(std::string_view shipment_id);
 
 }  // namespace waybill::ledger

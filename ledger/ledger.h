@@ -44,12 +44,15 @@ struct LedgerOptions {
   std::function<std::optional<std::string>()> TEST_fail_write;
 };
 
-// A raw inbound message, kept once by content hash for audit (as read back).
+// A raw inbound message, kept once by content hash for audit (as read back). A message is a
+// unit of delivery: an HTTP body, a NATS message, or a piece of an imported file made of
+// whole lines/interchanges. Every event records the hash of the message it came from.
 struct RawMessage {
   Sha256 hash{};  // SHA-256 of `bytes`
   std::string bytes;
   std::string format;
   std::optional<std::string> partner;
+  std::optional<std::string> origin;  // "events.ndjson:1-1000", "http", "nats"
   UnixNanos received_at = 0;
 };
 
@@ -61,7 +64,8 @@ struct PreparedRaw {
 
 // Hashes and encodes a raw message. Pure; call it on the producer's thread.
 PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
-                       const std::optional<std::string>& partner, UnixNanos received_at);
+                       const std::optional<std::string>& partner,
+                       const std::optional<std::string>& origin, UnixNanos received_at);
 
 // An event encoded and digested by the producer thread, ready for the writer.
 struct PreparedEvent {

@@ -146,7 +146,7 @@ TEST_CASE("raw messages are stored once by content hash") {
   testing::TempDir dir;
   auto ledger = OpenOrDie(dir.path());
   AppendBatch b;
-  b.raws.push_back(PrepareRaw("ISA*...~", "x12", std::string("ACME"), kT0));
+  b.raws.push_back(PrepareRaw("ISA*...~", "x12", std::string("ACME"), std::string("f.x12"), kT0));
   Event e1 = testing::MakeMilestone("a", "S", kT0), e2 = testing::MakeMilestone("b", "S", kT0);
   e1.raw_hash = e2.raw_hash = b.raws[0].hash;
   b.events.push_back(PrepareEvent(e1, 0));
@@ -157,6 +157,8 @@ TEST_CASE("raw messages are stored once by content hash") {
   CHECK(raw->bytes == "ISA*...~");
   CHECK(raw->format == "x12");
   CHECK(raw->partner == std::optional<std::string>("ACME"));
+  CHECK(raw->origin == std::optional<std::string>("f.x12"));
+  CHECK(raw->received_at == kT0);
   CHECK(ledger->GetRaw(Sha256{}).status().code() == ErrorCode::kNotFound);
 }
 

@@ -56,9 +56,11 @@ TEST_CASE("key encodings sort as the layout promises") {
   CHECK(SeqKey(1) < SeqKey(2));
   CHECK(SeqKey(255) < SeqKey(256));
   CHECK(GetU64BE(SeqKey(0x0102030405060708ULL).data()) == 0x0102030405060708ULL);
-  // A shipment's entries sort together and before any longer id it prefixes.
-  CHECK(ShipmentKey("A", UINT64_MAX) < ShipmentKey("AB", 0));
+  // A shipment's entries share its prefix, in sequence order; a longer id never does.
   CHECK(ShipmentKey("A", 1) < ShipmentKey("A", 2));
+  CHECK(ShipmentKey("A", UINT64_MAX).rfind(ShipmentPrefix("A"), 0) == 0);
+  CHECK(ShipmentKey("AB", 0).rfind(ShipmentPrefix("A"), 0) != 0);
+  CHECK(ShipmentPrefix("A").substr(0, 8) == std::string_view(SeqKey(Fnv1a64("A"))));
   CHECK(IdempotencyKey("x").size() == 9);
   CHECK(Fnv1a64("") == 0xcbf29ce484222325ULL);  // pinned: persisted in keys
   CHECK(Fnv1a64("a") == 0xaf63dc4c8601ec8cULL);

@@ -5,6 +5,7 @@
 // in-group map, assigns sequences, chains hashes, writes one WriteBatch with sync=true and
 // only then completes the callers. A failed write completes every caller of the group with
 // the error and leaves the in-memory head where it was, so the ledger is unchanged.
+#include <pthread.h>
 #include <rocksdb/write_batch.h>
 
 #include <future>
@@ -20,10 +21,11 @@
 namespace waybill::ledger {
 
 PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
-                       const std::optional<std::string>& partner, UnixNanos received_at) {
+                       const std::optional<std::string>& partner,
+                       const std::optional<std::string>& origin, UnixNanos received_at) {
   PreparedRaw raw;
   raw.hash = Sha256Of(bytes);
-  raw.record = EncodeRawRecord(bytes, format, partner, received_at);
+  raw.record = EncodeRawRecord(bytes, format, partner, origin, received_at);
   return raw;
 }
 

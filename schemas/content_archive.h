@@ -75,35 +75,48 @@ class ContentInputArchive
   std::uint32_t version() const { return version_; }
   std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
   void ReadBytes(void* data, std::size_t size) {
-    if (size > remaining()) {
-      throw cereal::Exception("record truncated: needed " + std::to_string(size) + " bytes, " +
-                              std::to_string(remaining()) + " left");
-    }
+    if (size > remaining()) [[unlikely]]
+      Fail("truncated", size);
     std::memcpy(data, p_, size);
     p_ += size;
   }
+  // Returns a view of the next `size` bytes and skips them.
+  std::string_view TakeBytes(std::size_t size) {
+    if (size > remaining()) [[unlikely]]
+      Fail("truncated", size);
+    std::string_view v(p_, size);
+    p_ += size;
+    return v;
+  }
   std::uint64_t ReadVarint() {
+    if (p_ != end_ && !(static_cast<std::uint8_t>(*p_) & 0x80)) [[likely]] {
+      return static_cast<std::uint8_t>(*p_++);
+    }
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ == end_) throw cereal::Exception("record truncated inside a varint");
+      if (p_ == end_) [[unlikely]]
+        Fail("truncated inside a varint", 1);
       const auto b = static_cast<std::uint8_t>(*p_++);
       v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
       if (!(b & 0x80)) return v;
     }
-    throw cereal::Exception("malformed varint");
+    Fail("has a malformed varint", 0);
   }
   // A size can never exceed the bytes left: every element takes at least one byte. This
   // keeps a corrupted length from allocating gigabytes before the read fails.
   std::uint64_t ReadSize() {
     const std::uint64_t n = ReadVarint();
-    if (n > remaining()) {
-      throw cereal::Exception("record declares " + std::to_string(n) + " elements but has " +
-                              std::to_string(remaining()) + " bytes left");
-    }
+    if (n > remaining()) [[unlikely]]
+      Fail("declares more elements than bytes left", n);
     return n;
   }
 
  private:
+  [[noreturn, gnu::cold, gnu::noinline]] void Fail(const char* what, std::uint64_t n) const {
+    throw cereal::Exception(std::string("record ") + what + " (" + std::to_string(n) + " needed, " +
+                            std::to_string(remaining()) + " bytes left)");
+  }
+
   const char* p_;
   const char* end_;
   std::uint32_t version_ = 0;
@@ -135,6 +148,19 @@ inline void CEREAL_SAVE_FUNCTION_NAME(ContentOutputArchive& ar, const cereal::Si
 template <class T>
 inline void CEREAL_LOAD_FUNCTION_NAME(ContentInputArchive& ar, cereal::SizeTag<T>& t) {
   t.size = static_cast<std::remove_reference_t<T>>(ar.ReadSize());
+}
+
+// Strings are written as size + bytes, like cereal's own string support (which these
+// archives replace: do not include cereal/types/string.hpp with them), but loaded with one
+// assign instead of a zero-filling resize and a copy.
+inline void CEREAL_SAVE_FUNCTION_NAME(ContentOutputArchive& ar, const std::string& s) {
+  ar.WriteVarint(s.size());
+  ar.WriteBytes(s.data(), s.size());
+}
+
+inline void CEREAL_LOAD_FUNCTION_NAME(ContentInputArchive& ar, std::string& s) {
+  const std::string_view bytes = ar.TakeBytes(ar.ReadSize());
+  s.assign(bytes.data(), bytes.size());
 }
 
 template <class T>

@@ -9,7 +9,6 @@
 
 #include <cereal/types/array.hpp>
 #include <cereal/types/optional.hpp>
-#include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include "schemas/content_archive.h"
