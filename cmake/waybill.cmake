@@ -26,3 +26,18 @@ function(waybill_benchmark name)
   target_link_libraries(${name} PRIVATE ${B_LIBS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
 endfunction()
+
+# waybill_fuzz(NAME SOURCES... [LIBS libs...]): a libFuzzer target, built only when
+# WAYBILL_FUZZ=ON with clang (tests/fuzz/run_fuzzers.sh does that). Its seed corpus lives in
+# tests/fuzz/corpus/NAME/.
+function(waybill_fuzz name)
+  if(NOT WAYBILL_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(F "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${F_SOURCES})
+  target_link_libraries(${name} PRIVATE ${F_LIBS})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+endfunction()

@@ -13,7 +13,8 @@ PACKAGES=(
   libboost-dev            # Beast/Asio for HTTP
   doctest-dev             # unit and integration tests
   libspdlog-dev           # structured logs
-  libhowardhinnant-date-dev     # time zones (X12 local times)
+  libhowardhinnant-date-dev tzdata  # IANA time zones (X12 local times)
+  clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
   libnats-dev nats-server # NATS.c client and the server it talks to
 )
 
