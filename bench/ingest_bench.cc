@@ -27,50 +27,19 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "ingest/canonical_import.h"
 #include "ledger/key_layout.h"
 #include "ledger/ledger.h"
 
+namespace waybill {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::PhaseResult;
+using bench::RunInChild;
+using bench::Seconds;
 namespace fs = std::filesystem;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-struct PhaseResult {
-  double seconds = 0;
-  std::uint64_t count = 0;   // events stored / decoded
-  std::uint64_t count2 = 0;  // duplicates
-  long peak_rss_mib = 0;
-};
-
-// Runs `fn` in a child process; returns its result and the child's peak RSS.
-PhaseResult RunInChild(const std::function<PhaseResult()>& fn) {
-  int fds[2];
-  if (pipe(fds) != 0) std::exit(1);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    PhaseResult r = fn();
-    if (write(fds[1], &r, sizeof r) != sizeof r) _exit(1);
-    _exit(0);
-  }
-  close(fds[1]);
-  PhaseResult r;
-  if (read(fds[0], &r, sizeof r) != sizeof r) {
-    std::fprintf(stderr, "phase failed\n");
-    std::exit(1);
-  }
-  close(fds[0]);
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
-  r.peak_rss_mib = ru.ru_maxrss / 1024;
-  return r;
-}
 
 // About 300-byte canonical milestones over `shipments` shipments, written to `file`;
 // `dup_percent` of the lines repeat an earlier line exactly (a re-sent message).
@@ -222,8 +191,10 @@ PhaseResult RawRocksDb(const std::string& file, const std::string& dir) {
 }
 
 }  // namespace
+}  // namespace waybill
 
 int main(int argc, char** argv) {
+  using namespace waybill;
   std::size_t events = 1'000'000, shipments = 50'000;
   unsigned dup_percent = 5;
   std::string only;

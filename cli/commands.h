@@ -8,5 +8,6 @@ int RunImport(int argc, char** argv);
 int RunHistory(int argc, char** argv);
 int RunVerify(int argc, char** argv);
 int RunStats(int argc, char** argv);
+int RunDlq(int argc, char** argv);
 
 }  // namespace waybill::cli

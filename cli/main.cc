@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"history", waybill::cli::RunHistory, "a shipment's events in ledger order"},
     {"verify", waybill::cli::RunVerify, "check the hash chain, naming the first break"},
     {"stats", waybill::cli::RunStats, "events, shipments, dead letters, size, head"},
+    {"dlq", waybill::cli::RunDlq, "list, show, retry or drop dead letters"},
 };
 
 void Usage(std::ostream& os) {

@@ -26,6 +26,7 @@ int RunStats(int argc, char** argv) {
   }
   std::cout << "{\"events\":" << stats->events << ",\"shipments\":" << stats->shipments
             << ",\"dead_letters\":" << stats->dead_letters
+            << ",\"dead_letters_pending\":" << stats->dead_letters_pending
             << ",\"raw_messages_estimate\":" << stats->raw_messages
             << ",\"size_bytes\":" << stats->size_bytes << ",\"head_seq\":" << stats->head.seq
             << ",\"head_hash\":\"" << ToHex(stats->head.hash) << "\"}" << std::endl;

@@ -88,7 +88,7 @@ class CanonicalBatcher {
     dl.reasons = {"line " + std::to_string(line_no) + ": " + reason};
     dl.origin = ctx_.origin + ":" + std::to_string(line_no);
     batch_.dead_letters.push_back(std::move(dl));
-    origins_.dead_letters.push_back(ingest::Reject{ctx_.origin, line_no, std::move(reason), 0});
+    origins_.dead_letters.push_back(ingest::Reject{ctx_.origin, line_no, std::move(reason), 0, ""});
   }
 
   const ImportContext& ctx_;

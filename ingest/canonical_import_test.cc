@@ -99,7 +99,7 @@ TEST_CASE("summary JSON has exactly the contract's keys") {
   s.duplicates = 1;
   CHECK(s.ToJson() == R"({"accepted":2,"duplicates":1,"rejected":0})");
   s.rejected = 1;
-  s.rejects.push_back(Reject{"f \"x\"", 3, "bad", 9});
+  s.rejects.push_back(Reject{"f \"x\"", 3, "bad", 9, ""});
   CHECK(
       s.ToJson() ==
       R"({"accepted":2,"duplicates":1,"rejected":1,"rejects":[{"file":"f \"x\"","line":3,"reason":"bad","dead_letter_id":9}]})");

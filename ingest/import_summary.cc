@@ -28,7 +28,12 @@ std::string ImportSummary::ToJson() const {
       if (i) out += ',';
       out += "{\"file\":";
       AppendJsonString(r.origin, &out);
-      out += ",\"line\":" + std::to_string(r.line) + ",\"reason\":";
+      out += ",\"line\":" + std::to_string(r.line);
+      if (!r.position.empty()) {
+        out += ",\"position\":";
+        AppendJsonString(r.position, &out);
+      }
+      out += ",\"reason\":";
       AppendJsonString(r.reason, &out);
       out += ",\"dead_letter_id\":" + std::to_string(r.dead_letter_id) + "}";
     }

@@ -13,6 +13,7 @@ struct Reject {
   std::uint64_t line = 0;  // 1-based line in the file, 0 when not line-oriented
   std::string reason;
   std::uint64_t dead_letter_id = 0;
+  std::string position;  // the message inside the document ("ISA 905/GS 1/ST 0001", "$[2]")
 };
 
 struct ImportSummary {
@@ -25,7 +26,8 @@ struct ImportSummary {
 
   void Merge(const ImportSummary& other);
   // {"accepted":N,"duplicates":N,"rejected":N} plus "rejects":[{"file","line","reason",
-  // "dead_letter_id"}] when anything was rejected. One line, no trailing newline.
+  // "dead_letter_id"}] when anything was rejected ("position" too, for document formats).
+  // One line, no trailing newline.
   std::string ToJson() const;
 };
 

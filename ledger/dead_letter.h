@@ -18,15 +18,31 @@
 
 namespace waybill::ledger {
 
+// Values are persisted: append new ones, never renumber.
+enum class DeadLetterState : std::uint8_t {
+  kPending = 0,   // waiting for a mapping fix and a retry, or a drop
+  kResolved = 1,  // a retry appended its events
+  kDropped = 2,   // an operator dropped it; kept, with who and why
+};
+std::string_view ToString(DeadLetterState state);
+
 struct DeadLetter {
   std::uint64_t id = 0;  // assigned by the ledger, increasing
   UnixNanos received_at = 0;
   std::string format;
   std::optional<std::string> partner;
   std::optional<std::string> principal;
-  std::string raw;                    // the message bytes exactly as received
-  std::vector<std::string> reasons;   // each names the position (JSON path, segment/element)
-  std::optional<std::string> origin;  // where it came from: "file.ndjson:17", "http", "nats"
+  // The smallest self-contained input the message can be re-mapped from, exactly as
+  // received (an NDJSON line, an X12 interchange, one JSON event).
+  std::string raw;
+  std::vector<std::string> reasons;     // each names the position (JSON path, segment/element)
+  std::optional<std::string> origin;    // where it came from: "file.ndjson:17", "http", "nats"
+  std::optional<std::string> position;  // which message inside `raw` failed (adapter position)
+  DeadLetterState state = DeadLetterState::kPending;
+  std::uint32_t attempts = 0;             // retries so far
+  UnixNanos updated_at = 0;               // last retry or drop
+  std::optional<std::string> updated_by;  // principal of the last retry or drop
+  std::optional<std::string> resolution;  // what the last retry or drop did, for people
   bool operator==(const DeadLetter&) const = default;
 };
 

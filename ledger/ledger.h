@@ -81,11 +81,13 @@ struct PreparedEvent {
 PreparedEvent PrepareEvent(const Event& event, int raw_index = -1);
 
 // One caller's unit of work: the raw messages, the events mapped from them and the dead
-// letters for what failed. All of it is committed in the same WriteBatch.
+// letters for what failed. All of it is committed in the same WriteBatch, so a retry that
+// appends a dead letter's events and marks it resolved is atomic.
 struct AppendBatch {
   std::vector<PreparedRaw> raws;
   std::vector<PreparedEvent> events;
-  std::vector<DeadLetter> dead_letters;
+  std::vector<DeadLetter> dead_letters;         // new: ids are assigned by the ledger
+  std::vector<DeadLetter> dead_letter_updates;  // existing (id set): stored as given
 };
 
 struct AppendOutcome {
@@ -115,7 +117,8 @@ struct VerifyReport {
 struct LedgerStats {
   std::uint64_t events = 0;
   std::uint64_t shipments = 0;
-  std::uint64_t dead_letters = 0;
+  std::uint64_t dead_letters = 0;          // all, whatever their state
+  std::uint64_t dead_letters_pending = 0;  // waiting for a retry or a drop
   std::uint64_t raw_messages = 0;
   std::uint64_t size_bytes = 0;  // live SST and WAL bytes on disk
   LedgerHead head;

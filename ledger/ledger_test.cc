@@ -298,3 +298,44 @@ TEST_CASE("a data dir from a newer format is refused") {
 }
 
 }  // namespace waybill::ledger
+
+namespace waybill::ledger {
+
+TEST_CASE("dead-letter updates are stored atomically with events; unknown ids fail alone") {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir.path())).value();
+  AppendBatch first;
+  DeadLetter dl;
+  dl.format = "x12";
+  dl.raw = "ISA*bad~";
+  dl.reasons = {"ST (segment 3) element 02: control number mismatch"};
+  first.dead_letters.push_back(dl);
+  auto r = ledger->Append(std::move(first));
+  REQUIRE(r.ok());
+  const std::uint64_t id = r->dead_letter_ids[0];
+
+  // A retry: the fixed message's event plus the dead letter marked resolved, in one batch.
+  AppendBatch retry;
+  retry.events.push_back(PrepareEvent(testing::MakeMilestone("fixed", "S", 1)));
+  DeadLetter resolved = *ledger->GetDeadLetter(id);
+  resolved.state = DeadLetterState::kResolved;
+  resolved.attempts = 1;
+  resolved.resolution = "retried: 1 event appended";
+  retry.dead_letter_updates.push_back(resolved);
+  REQUIRE(ledger->Append(std::move(retry)).ok());
+  CHECK(ledger->GetDeadLetter(id)->state == DeadLetterState::kResolved);
+  CHECK(ledger->Head().seq == 1);
+  auto stats = ledger->Stats();
+  CHECK(stats->dead_letters == 1);
+  CHECK(stats->dead_letters_pending == 0);
+
+  AppendBatch bogus;
+  bogus.events.push_back(PrepareEvent(testing::MakeMilestone("never", "S", 1)));
+  DeadLetter missing;
+  missing.id = 99;
+  bogus.dead_letter_updates.push_back(missing);
+  CHECK(ledger->Append(std::move(bogus)).status().code() == ErrorCode::kNotFound);
+  CHECK(ledger->Head().seq == 1);  // its event was not stored either
+}
+
+}  // namespace waybill::ledger

@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "ledger/ledger.h"
 
@@ -72,6 +73,10 @@ class RocksLedger final : public Ledger {
   // Owned by the writer thread (and Open before it starts).
   std::uint64_t next_dead_letter_id_ = 1;
   UnixNanos last_recorded_at_ = 0;
+  // Hashes of raw messages committed recently. A document whose events span several
+  // batches brings its raw message in each; this keeps the writer from re-putting it.
+  std::unordered_set<std::string> recent_raws_;
+  std::deque<std::string> recent_raws_order_;
 
   // Published head: written by the writer after each durable group, read by anyone.
   mutable std::mutex head_mu_;

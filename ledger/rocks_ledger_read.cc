@@ -234,7 +234,13 @@ Result<LedgerStats> RocksLedger::Stats() const {
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf_[kDeadLetters]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.dead_letters;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++stats.dead_letters;
+      DeadLetter dl;
+      const rocksdb::Slice v = it->value();
+      WAYBILL_RETURN_IF_ERROR(DecodeDeadLetter(std::string_view(v.data(), v.size()), &dl));
+      if (dl.state == DeadLetterState::kPending) ++stats.dead_letters_pending;
+    }
     if (!it->status().ok()) return IoStatus(it->status(), "counting dead letters");
   }
   std::uint64_t raw = 0;

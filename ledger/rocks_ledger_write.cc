@@ -98,6 +98,19 @@ void RocksLedger::WriterLoop() {
 }
 
 void RocksLedger::CommitGroup(std::vector<Request>& group) {
+  // 0. A request that updates a dead letter that does not exist fails alone, before it can
+  // take part in the group's idempotency or sequences.
+  std::erase_if(group, [&](Request& r) {
+    for (const auto& dl : r.batch.dead_letter_updates) {
+      if (dl.id == 0 || dl.id >= next_dead_letter_id_) {
+        r.done(Status::NotFound("dead letter " + std::to_string(dl.id) + " does not exist"));
+        return true;
+      }
+    }
+    return false;
+  });
+  if (group.empty()) return;
+
   // 1. Idempotency: one MultiGet for the group's distinct event ids.
   std::vector<const PreparedEvent*> events;
   for (auto& r : group) {
@@ -134,6 +147,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   std::unordered_set<std::string_view> raws_written;
   std::string record;
   std::size_t ei = 0;
+  std::size_t updates = 0;
   for (std::size_t g = 0; g < group.size() && failure.ok(); ++g) {
     AppendBatch& batch = group[g].batch;
     std::vector<bool> raw_used(batch.raws.size(), false);
@@ -183,7 +197,10 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     for (std::size_t r = 0; r < batch.raws.size() && failure.ok(); ++r) {
       const PreparedRaw& raw = batch.raws[r];
       std::string_view key(reinterpret_cast<const char*>(raw.hash.data()), raw.hash.size());
-      if (!raw_used[r] || !raws_written.insert(key).second) continue;
+      if (!raw_used[r] || recent_raws_.contains(std::string(key)) ||
+          !raws_written.insert(key).second) {
+        continue;
+      }
       rocksdb::Status s = wb.Put(cf_[kRaw], key, raw.record);
       if (!s.ok()) failure = Status::Internal("building write batch: " + s.ToString());
     }
@@ -195,6 +212,14 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
         break;
       }
       results[g].dead_letter_ids.push_back(dl.id);
+    }
+    for (const auto& dl : batch.dead_letter_updates) {
+      rocksdb::Status s = wb.Put(cf_[kDeadLetters], SeqKey(dl.id), EncodeDeadLetter(dl));
+      if (!s.ok()) {
+        failure = Status::Internal("building write batch: " + s.ToString());
+        break;
+      }
+      ++updates;
     }
   }
 
@@ -211,7 +236,8 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     if (!s.ok()) failure = Status::Internal("building write batch: " + s.ToString());
   }
   // A group of nothing but duplicates changes nothing: their originals are already durable.
-  const bool nothing_new = head.seq == Head().seq && next_dl == next_dead_letter_id_;
+  const bool nothing_new =
+      head.seq == Head().seq && next_dl == next_dead_letter_id_ && updates == 0;
   if (failure.ok() && nothing_new) {
     for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
     return;
@@ -235,6 +261,14 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   }
   next_dead_letter_id_ = next_dl;
   last_recorded_at_ = head.recorded_at;
+  constexpr std::size_t kRecentRaws = 1024;
+  for (std::string_view key : raws_written) {
+    if (recent_raws_.emplace(key).second) recent_raws_order_.emplace_back(key);
+  }
+  while (recent_raws_order_.size() > kRecentRaws) {
+    recent_raws_.erase(recent_raws_order_.front());
+    recent_raws_order_.pop_front();
+  }
   {
     std::lock_guard<std::mutex> lock(head_mu_);
     head_ = head;

@@ -1,0 +1,93 @@
+// Document import and dead-letter operations, with the canonical adapter and a fake adapter
+// whose behaviour a test can change (standing in for a mapping fix).
+#include "ingest/document_import.h"
+
+#include <doctest/doctest.h>
+
+#include "ingest/canonical_adapter.h"
+#include "ingest/dead_letter_ops.h"
+#include "schemas/sha256.h"
+#include "tests/test_util.h"
+
+namespace waybill::ingest {
+namespace {
+
+constexpr std::string_view kLine1 =
+    R"({"event_id":"a","kind":"milestone","occurred_at":"2025-01-01T00:00:00Z",)"
+    R"("source":{"system":"carrier"},"shipment_id":"S1","status":"PICKED_UP"})";
+constexpr std::string_view kLine2 =
+    R"({"event_id":"b","kind":"milestone","occurred_at":"2025-01-02T00:00:00Z",)"
+    R"("source":{"system":"carrier"},"shipment_id":"S1","status":"DELIVERED"})";
+
+DocumentContext Ctx() {
+  DocumentContext ctx;
+  ctx.origin = "body";
+  ctx.partner = "ACME";
+  ctx.principal = "svc:erp";
+  return ctx;
+}
+
+}  // namespace
+
+TEST_CASE("a document's messages become events and dead letters with positions") {
+  testing::TempDir dir;
+  auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
+  auto adapter = MakeCanonicalAdapter();
+  const std::string doc = std::string(kLine1) + "\n{oops}\n\n" + std::string(kLine2) + "\n";
+  AppendPipeline pipeline(*ledger);
+  ImportDocument(*adapter, doc, Ctx(), pipeline);
+  auto summary = pipeline.Finish();
+  REQUIRE(summary.ok());
+  CHECK(summary->accepted == 2);
+  CHECK(summary->rejected == 1);
+  REQUIRE(summary->rejects.size() == 1);
+  CHECK(summary->rejects[0].position == "line 2");
+  CHECK(summary->ToJson().find(R"("position":"line 2")") != std::string::npos);
+
+  auto e = ledger->Get(1);
+  REQUIRE(e.ok());
+  CHECK(e->source.principal == std::optional<std::string>("svc:erp"));
+  CHECK(e->raw_hash == Sha256Of(kLine1));  // the unit of a canonical message is its line
+  CHECK(ledger->GetRaw(e->raw_hash)->bytes == kLine1);
+
+  auto dl = ledger->GetDeadLetter(summary->rejects[0].dead_letter_id);
+  REQUIRE(dl.ok());
+  CHECK(dl->raw == "{oops}");
+  CHECK(dl->position == std::optional<std::string>("line 2"));
+  CHECK(dl->partner == std::optional<std::string>("ACME"));
+  CHECK(dl->format == "canonical");
+  CHECK(dl->state == ledger::DeadLetterState::kPending);
+}
+
+TEST_CASE("retry that still fails records the attempt; drop closes it; neither appends") {
+  testing::TempDir dir;
+  auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
+  auto adapter = MakeCanonicalAdapter();
+  {
+    AppendPipeline pipeline(*ledger);
+    ImportDocument(*adapter, "{\"kind\":\"milestone\"}\n", Ctx(), pipeline);
+    REQUIRE(pipeline.Finish().ok());
+  }
+  PartnerProfiles none;
+  auto outcome = RetryDeadLetter(*ledger, 1, {}, none, "local:ops");
+  REQUIRE(outcome.ok());
+  CHECK_FALSE(outcome->resolved);
+  REQUIRE_FALSE(outcome->reasons.empty());
+  auto dl = ledger->GetDeadLetter(1);
+  CHECK(dl->attempts == 1);
+  CHECK(dl->state == ledger::DeadLetterState::kPending);
+  CHECK(dl->updated_by == std::optional<std::string>("local:ops"));
+
+  REQUIRE(DropDeadLetter(*ledger, 1, "local:ops", "test data").ok());
+  dl = ledger->GetDeadLetter(1);
+  CHECK(dl->state == ledger::DeadLetterState::kDropped);
+  CHECK(dl->resolution->find("test data") != std::string::npos);
+  CHECK(ledger->Head().seq == 0);
+  // A closed dead letter cannot be retried or dropped again.
+  CHECK(RetryDeadLetter(*ledger, 1, {}, none, "x").status().code() ==
+        ErrorCode::kInvalidArgument);
+  CHECK(DropDeadLetter(*ledger, 1, "x", "").code() == ErrorCode::kInvalidArgument);
+  CHECK(DropDeadLetter(*ledger, 42, "x", "").code() == ErrorCode::kNotFound);
+}
+
+}  // namespace waybill::ingest
