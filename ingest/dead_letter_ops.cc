@@ -38,15 +38,23 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
   ctx.partner = dl.partner;
   ctx.profiles = &profiles;
   ctx.received_at = dl.received_at;
+  // The raw bytes are the failed message's unit. When they hold just that message its
+  // position is relative to the unit now ("$" rather than "$[2]"), so it is taken as is;
+  // a unit of several messages (an X12 interchange) is searched by position.
+  std::vector<MappedMessage> messages;
+  (*adapter)->Map(dl.raw, ctx, [&](MappedMessage&& m) {
+    m.unit = {};  // a view into dl.raw; not needed past this point
+    messages.push_back(std::move(m));
+  });
   std::vector<Event> events;
   std::vector<std::string> reasons;
   bool found = false;
-  (*adapter)->Map(dl.raw, ctx, [&](MappedMessage&& m) {
-    if (dl.position && m.position != *dl.position) return;
+  for (auto& m : messages) {
+    if (messages.size() > 1 && dl.position && m.position != *dl.position) continue;
     found = true;
     reasons.insert(reasons.end(), m.errors.begin(), m.errors.end());
     for (auto& e : m.events) events.push_back(std::move(e));
-  });
+  }
   if (!found) {
     reasons.push_back("the message at " + dl.position.value_or("?") +
                       " is no longer found when the input is mapped again");

@@ -15,13 +15,24 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
   return out;
 }
 
-// Collects mapped messages into batches. A unit shared by consecutive messages (an X12
-// interchange holding many sets) is hashed once and carried into every batch that has
-// events from it; the ledger stores it once.
+// Collects mapped messages into batches.
+//
+// The raw message the events reference is the document as delivered when it is at most
+// kWholeDocumentRawBytes (an HTTP body, a NATS message, a typical file): the auditor gets
+// exactly what arrived, stored once. A larger document is kept unit by unit (interchanges,
+// event objects), so no single stored value grows without bound. A raw message shared by
+// consecutive messages is hashed once and carried into every batch that has events from
+// it; the ledger stores it once. Dead letters always keep their message's unit, the piece
+// a retry re-maps.
 class DocumentBatcher {
  public:
-  DocumentBatcher(const Adapter& adapter, const DocumentContext& ctx, AppendPipeline& pipeline)
-      : adapter_(adapter), ctx_(ctx), pipeline_(pipeline) {}
+  DocumentBatcher(const Adapter& adapter, std::string_view document, const DocumentContext& ctx,
+                  AppendPipeline& pipeline)
+      : adapter_(adapter),
+        ctx_(ctx),
+        pipeline_(pipeline),
+        document_(document),
+        whole_document_(document.size() <= kWholeDocumentRawBytes) {}
 
   void Add(MappedMessage&& m) {
     if (m.rejected()) {
@@ -37,7 +48,7 @@ class DocumentBatcher {
       batch_.dead_letters.push_back(std::move(dl));
       origins_.dead_letters.push_back(Reject{ctx_.origin, 0, JoinReasons(m.errors), 0, m.position});
     } else if (!m.events.empty()) {
-      const int raw_index = RawIndex(m.unit);
+      const int raw_index = RawIndex(whole_document_ ? document_ : m.unit);
       const Sha256 raw_hash = unit_hash_;
       for (Event& e : m.events) {
         e.raw_hash = raw_hash;
@@ -76,9 +87,13 @@ class DocumentBatcher {
     return unit_raw_index_;
   }
 
+  static constexpr std::size_t kWholeDocumentRawBytes = 4 << 20;
+
   const Adapter& adapter_;
   const DocumentContext& ctx_;
   AppendPipeline& pipeline_;
+  const std::string_view document_;
+  const bool whole_document_;
   const UnixNanos received_at_ = NowUnixNanos();
   ledger::AppendBatch batch_;
   BatchOrigins origins_;
@@ -92,7 +107,7 @@ class DocumentBatcher {
 void ImportDocument(Adapter& adapter, std::string_view document, const DocumentContext& ctx,
                     AppendPipeline& pipeline) {
   static const PartnerProfiles kNoProfiles;
-  DocumentBatcher batcher(adapter, ctx, pipeline);
+  DocumentBatcher batcher(adapter, document, ctx, pipeline);
   AdapterContext actx;
   actx.partner = ctx.partner;
   actx.profiles = ctx.profiles != nullptr ? ctx.profiles : &kNoProfiles;

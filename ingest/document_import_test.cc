@@ -47,8 +47,10 @@ TEST_CASE("a document's messages become events and dead letters with positions")
   auto e = ledger->Get(1);
   REQUIRE(e.ok());
   CHECK(e->source.principal == std::optional<std::string>("svc:erp"));
-  CHECK(e->raw_hash == Sha256Of(kLine1));  // the unit of a canonical message is its line
-  CHECK(ledger->GetRaw(e->raw_hash)->bytes == kLine1);
+  // A small document is kept whole, once, as the raw message of all its events.
+  CHECK(e->raw_hash == Sha256Of(doc));
+  CHECK(ledger->GetRaw(e->raw_hash)->bytes == doc);
+  CHECK(ledger->Get(2)->raw_hash == e->raw_hash);
 
   auto dl = ledger->GetDeadLetter(summary->rejects[0].dead_letter_id);
   REQUIRE(dl.ok());
@@ -88,6 +90,37 @@ TEST_CASE("retry that still fails records the attempt; drop closes it; neither a
         ErrorCode::kInvalidArgument);
   CHECK(DropDeadLetter(*ledger, 1, "x", "").code() == ErrorCode::kInvalidArgument);
   CHECK(DropDeadLetter(*ledger, 42, "x", "").code() == ErrorCode::kNotFound);
+}
+
+}  // namespace waybill::ingest
+
+namespace waybill::ingest {
+
+TEST_CASE("a dead letter from the middle of a document is retried from its own unit") {
+  testing::TempDir dir;
+  auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
+  auto adapter = MakeCanonicalAdapter();
+  // Line 2 fails; its dead letter keeps just that line, at position "line 2".
+  const std::string doc = std::string(kLine1) + "\n" +
+                          R"({"event_id":"c","kind":"milestone","occurred_at":"2025-01-03T00:00:00Z",)"
+                          R"("source":{"system":"carrier"},"shipment_id":"S1","status":"NOPE"})" +
+                          "\n";
+  {
+    AppendPipeline pipeline(*ledger);
+    ImportDocument(*adapter, doc, Ctx(), pipeline);
+    REQUIRE(pipeline.Finish()->rejected == 1);
+  }
+  auto dl = ledger->GetDeadLetter(1);
+  REQUIRE(dl.ok());
+  CHECK(dl->position == std::optional<std::string>("line 2"));
+  // Re-mapping the unit alone yields one message at "line 1": it is that message, and the
+  // retry reports its current failure instead of "not found".
+  PartnerProfiles none;
+  auto outcome = RetryDeadLetter(*ledger, 1, {}, none, "local:ops");
+  REQUIRE(outcome.ok());
+  CHECK_FALSE(outcome->resolved);
+  REQUIRE(outcome->reasons.size() == 1);
+  CHECK(outcome->reasons[0].find("status") != std::string::npos);
 }
 
 }  // namespace waybill::ingest
