@@ -46,9 +46,8 @@ void Append214(std::string* out, std::size_t set_no, std::size_t n, std::size_t 
       buf, sizeof buf,
       "ST*214*%04zu~B10*PRO%09zu*SHP%07zu*ACME~L11*BOL%07zu*BM~LX*1~"
       "AT7*%s*NS***2025%02d%02d*%02lld%02lld*%s~MS1*%s*%s*US~MS2*ACME*TRL%05zu~SE*8*%04zu~",
-      set_no % 10000, n, n % shipments, n % shipments, kStatus[k], month, day,
-      minutes / 60 % 24, minutes % 60, kZone[k], kCity[k][0], kCity[k][1], n % 99991,
-      set_no % 10000);
+      set_no % 10000, n, n % shipments, n % shipments, kStatus[k], month, day, minutes / 60 % 24,
+      minutes % 60, kZone[k], kCity[k][0], kCity[k][1], n % 99991, set_no % 10000);
   out->append(buf, static_cast<std::size_t>(len));
 }
 
@@ -101,8 +100,8 @@ void AppendEpcisEvent(std::string* out, std::size_t n, std::size_t shipments, bo
       "\"bizTransaction\":\"urn:epcglobal:cbv:bt:4012345000009:DESADV-%07zu\"},{\"type\":\"po\","
       "\"bizTransaction\":\"urn:epcglobal:cbv:bt:4012345000009:PO-%07zu\"}]}",
       first ? "" : ",", n, 3 + static_cast<int>(minutes / (1440 * 28) % 9),
-      1 + static_cast<int>(minutes / 1440 % 28), minutes / 60 % 24, minutes % 60, n,
-      kSteps[n % 4], n % 97, n % shipments, n % shipments);
+      1 + static_cast<int>(minutes / 1440 % 28), minutes / 60 % 24, minutes % 60, n, kSteps[n % 4],
+      n % 97, n % shipments, n % shipments);
   out->append(buf, static_cast<std::size_t>(len));
 }
 
@@ -117,9 +116,10 @@ std::string WriteEpcis(const std::string& dir, std::size_t events, std::size_t s
   std::string doc;
   *documents = 0;
   for (std::size_t done = 0; done < events; done += kPerDocument) {
-    doc = "{\"@context\":[\"https://ref.gs1.org/standards/epcis/epcis-context.jsonld\"],"
-          "\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":"
-          "\"2025-03-01T12:00:00Z\",\"epcisBody\":{\"eventList\":[";
+    doc =
+        "{\"@context\":[\"https://ref.gs1.org/standards/epcis/epcis-context.jsonld\"],"
+        "\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\"creationDate\":"
+        "\"2025-03-01T12:00:00Z\",\"epcisBody\":{\"eventList\":[";
     const std::size_t n = std::min(kPerDocument, events - done);
     for (std::size_t i = 0; i < n; ++i) {
       const bool resend = fresh > 0 && rng() % 100 < 5;
@@ -172,11 +172,11 @@ PhaseResult Import(const std::string& format, const std::vector<std::string>& do
 }
 
 void Report(const char* name, std::size_t events, const PhaseResult& r) {
-  std::printf("%-6s import: %6.2f s  %8.0f events/s  (%lu accepted, %lu duplicates)  "
-              "peak RSS %ld MiB  (target >= 150000 events/s)\n",
-              name, r.seconds, static_cast<double>(events) / r.seconds,
-              static_cast<unsigned long>(r.count), static_cast<unsigned long>(r.count2),
-              r.peak_rss_mib);
+  std::printf(
+      "%-6s import: %6.2f s  %8.0f events/s  (%lu accepted, %lu duplicates)  "
+      "peak RSS %ld MiB  (target >= 150000 events/s)\n",
+      name, r.seconds, static_cast<double>(events) / r.seconds, static_cast<unsigned long>(r.count),
+      static_cast<unsigned long>(r.count2), r.peak_rss_mib);
 }
 
 }  // namespace
@@ -189,10 +189,14 @@ int main(int argc, char** argv) {
   std::string dir = (fs::temp_directory_path() / "waybill-format-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--events") events = std::stoull(value);
-    else if (flag == "--shipments") shipments = std::stoull(value);
-    else if (flag == "--only") only = value;
-    else if (flag == "--dir") dir = value;
+    if (flag == "--events")
+      events = std::stoull(value);
+    else if (flag == "--shipments")
+      shipments = std::stoull(value);
+    else if (flag == "--only")
+      only = value;
+    else if (flag == "--dir")
+      dir = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;

@@ -160,10 +160,11 @@ int RunDlq(int argc, char** argv) {
       std::cout << out << "]" << std::endl;
     } else {
       for (const auto& dl : selected) {
-        std::cout << dl.id << "  " << ledger::ToString(dl.state) << "  " << FormatUtc(dl.received_at)
-                  << "  " << dl.format << (dl.partner ? "/" + *dl.partner : "") << "  "
-                  << dl.origin.value_or("") << (dl.position ? " [" + *dl.position + "]" : "")
-                  << "  " << (dl.reasons.empty() ? "" : dl.reasons.front()) << "\n";
+        std::cout << dl.id << "  " << ledger::ToString(dl.state) << "  "
+                  << FormatUtc(dl.received_at) << "  " << dl.format
+                  << (dl.partner ? "/" + *dl.partner : "") << "  " << dl.origin.value_or("")
+                  << (dl.position ? " [" + *dl.position + "]" : "") << "  "
+                  << (dl.reasons.empty() ? "" : dl.reasons.front()) << "\n";
       }
       if (selected.empty()) std::cerr << "no dead letters\n";
     }

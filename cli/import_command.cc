@@ -54,8 +54,8 @@ int RunImport(int argc, char** argv) {
   po::options_description options("options");
   AddCommonOptions(options, &data_dir);
   options.add_options()("format", po::value<std::string>(&format)->required(),
-                        "message format (see above)")(
-      "partner", po::value<std::string>(&partner), "trading partner the files came from")(
+                        "message format (see above)")("partner", po::value<std::string>(&partner),
+                                                      "trading partner the files came from")(
       "partners", po::value<std::string>(&partners_file),
       "partner profiles file (default: DIR/partners.json if present)")(
       "mappings", po::value<std::vector<std::string>>(&mapping_dirs),

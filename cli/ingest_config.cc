@@ -4,8 +4,7 @@
 
 namespace waybill::cli {
 
-Result<IngestConfig> LoadIngestConfig(const std::string& data_dir,
-                                      const std::string& partners_file,
+Result<IngestConfig> LoadIngestConfig(const std::string& data_dir, const std::string& partners_file,
                                       const std::vector<std::string>& mapping_dirs) {
   namespace fs = std::filesystem;
   IngestConfig config;

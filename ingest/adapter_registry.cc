@@ -77,8 +77,7 @@ Result<std::unique_ptr<Adapter>> MakeAdapter(std::string_view format,
     auto adapter = MakeMappingAdapter(json);
     if (!adapter.ok()) {
       if (json.find("\"" + std::string(format) + "\"") != std::string::npos) {
-        return Status::Invalid("mapping file " + path.string() + ": " +
-                               adapter.status().message());
+        return Status::Invalid("mapping file " + path.string() + ": " + adapter.status().message());
       }
       continue;
     }

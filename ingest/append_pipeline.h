@@ -21,11 +21,14 @@ struct BatchOrigins {
 
 class AppendPipeline {
  public:
-  // `max_in_flight` batches may be queued at the writer at once. The ledger must outlive it.
-  explicit AppendPipeline(ledger::Ledger& ledger, std::size_t max_in_flight = 4);
+  // Up to `max_events_in_flight` events (and dead letters) may be queued at the writer at
+  // once, however they are split into batches: many small documents then still fill large
+  // group commits. The ledger must outlive the pipeline.
+  explicit AppendPipeline(ledger::Ledger& ledger, std::size_t max_events_in_flight = 8192);
   ~AppendPipeline();  // waits for everything submitted
 
-  // Queues a batch; blocks while max_in_flight batches are unfinished.
+  // Queues a batch; blocks while the events in flight would exceed the limit (a batch larger
+  // than the limit waits for an empty pipeline, then goes alone).
   void Submit(ledger::AppendBatch batch, BatchOrigins origins);
 
   // Waits for every submitted batch. Returns the summary, or the first append error (the
@@ -34,12 +37,13 @@ class AppendPipeline {
 
  private:
   ledger::Ledger& ledger_;
-  const std::size_t max_in_flight_;
+  const std::size_t max_events_in_flight_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::size_t in_flight_ = 0;  // guarded by mu_
-  ImportSummary summary_;      // guarded by mu_
-  Status first_error_;         // guarded by mu_
+  std::size_t in_flight_ = 0;         // batches, guarded by mu_
+  std::size_t events_in_flight_ = 0;  // guarded by mu_
+  ImportSummary summary_;             // guarded by mu_
+  Status first_error_;                // guarded by mu_
 };
 
 }  // namespace waybill::ingest

@@ -27,8 +27,7 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
   ledger::DeadLetter dl = std::move(loaded).value();
   auto adapter = MakeAdapter(dl.format, adapters);
   if (!adapter.ok()) {
-    return Status::Invalid("dead letter " + std::to_string(id) + ": " +
-                           adapter.status().message());
+    return Status::Invalid("dead letter " + std::to_string(id) + ": " + adapter.status().message());
   }
 
   // Re-map the whole unit; only the message that failed decides the outcome. Other
@@ -68,14 +67,13 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
   ledger::AppendBatch batch;
   if (!reasons.empty()) {
     dl.reasons = reasons;
-    dl.resolution = "retry " + std::to_string(dl.attempts) + " by " + operator_principal +
-                    " still fails";
+    dl.resolution =
+        "retry " + std::to_string(dl.attempts) + " by " + operator_principal + " still fails";
     outcome.reasons = std::move(reasons);
   } else {
     ledger::PreparedRaw raw =
         ledger::PrepareRaw(dl.raw, dl.format, dl.partner,
-                           dl.origin.value_or("dead letter " + std::to_string(id)),
-                           dl.received_at);
+                           dl.origin.value_or("dead letter " + std::to_string(id)), dl.received_at);
     for (Event& e : events) {
       e.raw_hash = raw.hash;
       e.source.principal = dl.principal;
@@ -83,8 +81,8 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
     }
     batch.raws.push_back(std::move(raw));
     dl.state = ledger::DeadLetterState::kResolved;
-    dl.resolution = "retried by " + operator_principal + ": " +
-                    std::to_string(events.size()) + " event(s) mapped";
+    dl.resolution = "retried by " + operator_principal + ": " + std::to_string(events.size()) +
+                    " event(s) mapped";
     outcome.resolved = true;
   }
   batch.dead_letter_updates.push_back(std::move(dl));

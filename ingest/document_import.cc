@@ -80,8 +80,8 @@ class DocumentBatcher {
     }
     if (unit_raw_index_ < 0) {
       const std::string origin = ctx_.origin;
-      batch_.raws.push_back(ledger::PrepareRaw(unit, adapter_.format(), ctx_.partner, origin,
-                                               received_at_));
+      batch_.raws.push_back(
+          ledger::PrepareRaw(unit, adapter_.format(), ctx_.partner, origin, received_at_));
       unit_raw_index_ = static_cast<int>(batch_.raws.size() - 1);
     }
     return unit_raw_index_;

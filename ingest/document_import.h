@@ -16,11 +16,11 @@
 namespace waybill::ingest {
 
 struct DocumentContext {
-  std::string origin;                  // "file.x12", "http", "nats": reported as "file"
-  std::optional<std::string> partner;  // as the channel states it
-  std::string principal;               // the authenticated principal appending
+  std::string origin;                         // "file.x12", "http", "nats": reported as "file"
+  std::optional<std::string> partner;         // as the channel states it
+  std::string principal;                      // the authenticated principal appending
   const PartnerProfiles* profiles = nullptr;  // may be null: no profiles
-  std::size_t batch_events = 1000;     // events per AppendBatch
+  std::size_t batch_events = 1000;            // events per AppendBatch
 };
 
 // Maps `document` with `adapter` and submits the outcome through `pipeline`. Rejections are

@@ -86,8 +86,7 @@ TEST_CASE("retry that still fails records the attempt; drop closes it; neither a
   CHECK(dl->resolution->find("test data") != std::string::npos);
   CHECK(ledger->Head().seq == 0);
   // A closed dead letter cannot be retried or dropped again.
-  CHECK(RetryDeadLetter(*ledger, 1, {}, none, "x").status().code() ==
-        ErrorCode::kInvalidArgument);
+  CHECK(RetryDeadLetter(*ledger, 1, {}, none, "x").status().code() == ErrorCode::kInvalidArgument);
   CHECK(DropDeadLetter(*ledger, 1, "x", "").code() == ErrorCode::kInvalidArgument);
   CHECK(DropDeadLetter(*ledger, 42, "x", "").code() == ErrorCode::kNotFound);
 }
@@ -101,10 +100,11 @@ TEST_CASE("a dead letter from the middle of a document is retried from its own u
   auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
   auto adapter = MakeCanonicalAdapter();
   // Line 2 fails; its dead letter keeps just that line, at position "line 2".
-  const std::string doc = std::string(kLine1) + "\n" +
-                          R"({"event_id":"c","kind":"milestone","occurred_at":"2025-01-03T00:00:00Z",)"
-                          R"("source":{"system":"carrier"},"shipment_id":"S1","status":"NOPE"})" +
-                          "\n";
+  const std::string doc =
+      std::string(kLine1) + "\n" +
+      R"({"event_id":"c","kind":"milestone","occurred_at":"2025-01-03T00:00:00Z",)"
+      R"("source":{"system":"carrier"},"shipment_id":"S1","status":"NOPE"})" +
+      "\n";
   {
     AppendPipeline pipeline(*ledger);
     ImportDocument(*adapter, doc, Ctx(), pipeline);

@@ -69,8 +69,8 @@ Result<PartnerProfiles> PartnerProfiles::Parse(std::string_view json) {
     if (!p["time_zone"].get(s)) {
       profile.time_zone = std::string(s);
       if (!IsKnownZone(*profile.time_zone)) {
-        return Status::Invalid(path + ".time_zone: unknown IANA time zone \"" +
-                               *profile.time_zone + "\"");
+        return Status::Invalid(path + ".time_zone: unknown IANA time zone \"" + *profile.time_zone +
+                               "\"");
       }
     }
     if (!p["envelope_time_zone"].get(s)) {

@@ -16,17 +16,20 @@ constexpr std::uint32_t kRawRecordVersion = 1;
 
 std::string_view ToString(DeadLetterState state) {
   switch (state) {
-    case DeadLetterState::kPending: return "pending";
-    case DeadLetterState::kResolved: return "resolved";
-    case DeadLetterState::kDropped: return "dropped";
+    case DeadLetterState::kPending:
+      return "pending";
+    case DeadLetterState::kResolved:
+      return "resolved";
+    case DeadLetterState::kDropped:
+      return "dropped";
   }
   return "unknown";
 }
 
 template <class Archive>
 void serialize(Archive& ar, DeadLetter& d) {
-  ar(d.id, d.received_at, d.format, d.partner, d.principal, d.raw, d.reasons, d.origin,
-     d.position, d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
+  ar(d.id, d.received_at, d.format, d.partner, d.principal, d.raw, d.reasons, d.origin, d.position,
+     d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
 }
 
 std::string EncodeDeadLetter(const DeadLetter& dl) {
