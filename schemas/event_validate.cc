@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "schemas/json_error_path.h"
 #include "schemas/money.h"
 #include "schemas/sha256.h"
 #include "schemas/time.h"
@@ -23,41 +24,15 @@ namespace {
 constexpr std::size_t kMaxCorrelationIdLength = 2 * kMaxIdLength + 1;
 constexpr std::int32_t kMaxOffsetMinutes = 23 * 60 + 59;
 
-// A JSON path prefix: `base` ("", "location", "charges.lines") and, for array elements, an
-// index. Paths are only turned into strings when there is an error to report.
-struct Path {
-  std::string_view base;
-  std::ptrdiff_t index = -1;
-
-  std::string Field(std::string_view field) const {
-    std::string s(base);
-    if (index >= 0) {
-      s += '[';
-      s += std::to_string(index);
-      s += ']';
-    }
-    if (!field.empty()) {
-      if (!s.empty()) s += '.';
-      s += field;
-    }
-    return s;
-  }
-};
+// A JSON path prefix; turned into text only for error messages.
+using Path = internal::JsonErrorPath;
+using internal::QuoteVerbatim;
 
 Status Fail(const Path& path, std::string_view field, std::string_view reason) {
   std::string m = path.Field(field);
   m += ": ";
   m += reason;
   return Status::Invalid(std::move(m));
-}
-
-std::string Quote(std::string_view s) {
-  std::string q;
-  q.reserve(s.size() + 2);
-  q += '"';
-  q += s;
-  q += '"';
-  return q;
 }
 
 // The reason `v` is not a valid identifier (empty when it is): non-empty, at most `max` bytes,
@@ -122,7 +97,7 @@ Status CheckOptionalText(const std::optional<std::string>& v, const Path& path,
 Status CheckCurrency(std::string_view code, const Path& path, std::string_view field) {
   if (code.empty()) return Fail(path, field, "must not be empty");
   if (!CurrencyExponent(code)) {
-    return Fail(path, field, "unknown ISO 4217 currency " + Quote(code));
+    return Fail(path, field, "unknown ISO 4217 currency " + QuoteVerbatim(code));
   }
   return Status::Ok();
 }
@@ -141,7 +116,7 @@ Status CheckLocation(const Location& loc, const Path& path) {
     const std::string& c = *loc.country;
     if (c.size() != 2 || !IsUpper(c[0]) || !IsUpper(c[1])) {
       return Fail(path, "country",
-                  Quote(c) + " is not an ISO 3166-1 alpha-2 code (two upper-case letters)");
+                  QuoteVerbatim(c) + " is not an ISO 3166-1 alpha-2 code (two upper-case letters)");
     }
   }
   if (loc.unlocode) {
@@ -149,9 +124,9 @@ Status CheckLocation(const Location& loc, const Path& path) {
     bool ok = u.size() == 5 && IsUpper(u[0]) && IsUpper(u[1]);
     for (std::size_t i = 2; ok && i < 5; ++i) ok = IsUpper(u[i]) || IsDigit(u[i]);
     if (!ok) {
-      return Fail(
-          path, "unlocode",
-          Quote(u) + " is not a UN/LOCODE (2 upper-case letters, then 3 letters or digits)");
+      return Fail(path, "unlocode",
+                  QuoteVerbatim(u) +
+                      " is not a UN/LOCODE (2 upper-case letters, then 3 letters or digits)");
     }
   }
   // Written as negations so that NaN fails too.
@@ -171,10 +146,10 @@ Status CheckBody(const std::optional<T>& body, EventKind body_kind, EventKind ki
                  std::string_view field) {
   if (body_kind == kind) {
     if (!body && kind != EventKind::kOrder) {
-      return Fail(Path{}, field, "required for kind " + Quote(ToString(kind)));
+      return Fail(Path{}, field, "required for kind " + QuoteVerbatim(ToString(kind)));
     }
   } else if (body) {
-    return Fail(Path{}, field, "not allowed for kind " + Quote(ToString(kind)));
+    return Fail(Path{}, field, "not allowed for kind " + QuoteVerbatim(ToString(kind)));
   }
   return Status::Ok();
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "schemas/error_text.h"
+
 namespace waybill {
 namespace {
 
@@ -53,39 +55,16 @@ static_assert(std::adjacent_find(std::begin(kCurrencies), std::end(kCurrencies),
                                    return a.code == b.code;
                                  }) == std::end(kCurrencies));
 
-// The value as it goes into a message: quoted, control bytes escaped, long values cut.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMaxShown = 64;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
-
 // `c` as it goes into a message: 'x', or '\xNN' for a control byte.
 std::string QuoteChar(char c) {
-  std::string q = Quote(std::string_view(&c, 1));
+  std::string q = QuoteForMessage(std::string_view(&c, 1));
   q.front() = '\'';
   q.back() = '\'';
   return q;
 }
 
 Status Invalid(std::string_view decimal, std::string_view currency, std::string_view reason) {
-  std::string m = Quote(decimal);
+  std::string m = QuoteForMessage(decimal);
   m += " is not a valid ";
   m += currency;
   m += " amount: ";
@@ -108,7 +87,8 @@ std::optional<int> CurrencyExponent(std::string_view currency) {
 Result<std::int64_t> ParseMoney(std::string_view decimal, std::string_view currency) {
   const std::optional<int> exponent = CurrencyExponent(currency);
   if (!exponent) {
-    return Status::Invalid("unknown currency " + Quote(currency) + " for amount " + Quote(decimal) +
+    return Status::Invalid("unknown currency " + QuoteForMessage(currency) + " for amount " +
+                           QuoteForMessage(decimal) +
                            " (expected an active ISO 4217 code such as USD)");
   }
   const int exp = *exponent;
@@ -168,7 +148,7 @@ Result<std::int64_t> ParseMoney(std::string_view decimal, std::string_view curre
     return Invalid(decimal, currency, reason);
   }
   if (nonzero_excess) {
-    std::string m = Quote(decimal) + " has " + std::to_string(fraction_digits) +
+    std::string m = QuoteForMessage(decimal) + " has " + std::to_string(fraction_digits) +
                     " decimal places, " + std::string(currency) + " allows " + std::to_string(exp);
     return Status::Invalid(std::move(m));
   }

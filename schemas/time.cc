@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "schemas/error_text.h"
+
 namespace waybill {
 namespace {
 
@@ -16,35 +18,12 @@ constexpr const char* kRange =
     "outside the range a UnixNanos can hold (1677-09-21T00:12:43.145224192Z to "
     "2262-04-11T23:47:16.854775807Z)";
 
-// The value as it goes into a message: quoted, control bytes escaped, long values cut.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMaxShown = 64;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // "found 'x'" or "found the end of the text", for "expected ... at position N, <this>".
 std::string Found(std::string_view s, std::size_t pos) {
   if (pos >= s.size()) return "found the end of the text";
-  std::string q = Quote(s.substr(pos, 1));
+  std::string q = QuoteForMessage(s.substr(pos, 1));
   q.front() = '\'';
   q.back() = '\'';
   return "found " + q;
@@ -136,7 +115,7 @@ std::string ReadOffset(std::string_view s, std::size_t* pos, std::int32_t* minut
 
 std::string Trailing(std::string_view s, std::size_t pos, std::string_view after) {
   std::string m = "unexpected ";
-  m += Quote(s.substr(pos));
+  m += QuoteForMessage(s.substr(pos));
   m += " after the ";
   m += after;
   return m;
@@ -168,7 +147,7 @@ char* Put2(char* p, unsigned v) {
 
 Result<ParsedTime> ParseRfc3339(std::string_view text) {
   auto fail = [&](const std::string& reason) {
-    return Status::Invalid(Quote(text) + ": " + reason);
+    return Status::Invalid(QuoteForMessage(text) + ": " + reason);
   };
   std::size_t pos = 0;
   chr::year_month_day ymd;
@@ -288,7 +267,7 @@ Result<std::int32_t> ParseOffset(std::string_view text) {
   std::int32_t minutes = 0;
   std::string e = ReadOffset(text, &pos, &minutes);
   if (e.empty() && pos != text.size()) e = Trailing(text, pos, "UTC offset");
-  if (!e.empty()) return Status::Invalid(Quote(text) + ": " + e);
+  if (!e.empty()) return Status::Invalid(QuoteForMessage(text) + ": " + e);
   return minutes;
 }
 
@@ -297,7 +276,7 @@ Status ValidateDate(std::string_view text) {
   chr::year_month_day ymd;
   std::string e = ReadDate(text, &pos, &ymd);
   if (e.empty() && pos != text.size()) e = Trailing(text, pos, "date (expected YYYY-MM-DD)");
-  if (!e.empty()) return Status::Invalid(Quote(text) + ": " + e);
+  if (!e.empty()) return Status::Invalid(QuoteForMessage(text) + ": " + e);
   return Status::Ok();
 }
 

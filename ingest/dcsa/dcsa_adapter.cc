@@ -6,13 +6,13 @@
 #include <simdjson.h>
 
 #include <charconv>
-#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ingest/dcsa/dcsa_mappings.h"
+#include "ingest/json_fields.h"
 #include "schemas/event_validate.h"
 #include "schemas/time.h"
 
@@ -27,88 +27,6 @@ constexpr std::size_t kMaxDepth = 64;
 // One event object larger than this is rejected (its unit is still kept as a dead letter).
 constexpr std::size_t kMaxEventBytes = 1 << 20;
 constexpr std::size_t kInitialCapacity = 1 << 16;
-
-std::string Quote(std::string_view s) {
-  std::string q;
-  q.reserve(s.size() + 2);
-  q += '"';
-  // Keep messages printable and short: the offending value may be anything.
-  for (std::size_t i = 0; i < s.size() && i < 80; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    q += (c < 0x20 || c == 0x7f) ? '?' : s[i];
-  }
-  if (s.size() > 80) q += "...";
-  q += '"';
-  return q;
-}
-
-const char* TypeName(dom::element_type t) {
-  switch (t) {
-    case dom::element_type::ARRAY:
-      return "an array";
-    case dom::element_type::OBJECT:
-      return "an object";
-    case dom::element_type::STRING:
-      return "a string";
-    case dom::element_type::BOOL:
-      return "a boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-    default:
-      return "a number";
-  }
-}
-
-std::string_view TrimSpace(std::string_view s) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// The errors of one message, each "<path>: <reason>".
-class Problems {
- public:
-  explicit Problems(std::vector<std::string>* out) : out_(out) {}
-  void Add(std::string_view path, std::string_view reason) {
-    std::string m(path);
-    m += ": ";
-    m += reason;
-    out_->push_back(std::move(m));
-  }
-  bool any() const { return !out_->empty(); }
-
- private:
-  std::vector<std::string>* out_;
-};
-
-std::string Join(std::string_view parent, std::string_view key) {
-  std::string p(parent);
-  p += '.';
-  p += key;
-  return p;
-}
-
-std::string Index(std::string_view parent, std::size_t i) {
-  std::string p(parent);
-  p += '[';
-  p += std::to_string(i);
-  p += ']';
-  return p;
-}
-
-// The reason `v` is not a usable identifier, or empty.
-std::string IdProblem(std::string_view v) {
-  if (v.size() > kMaxIdLength) {
-    return "is " + std::to_string(v.size()) + " bytes long, at most " +
-           std::to_string(kMaxIdLength) + " are allowed";
-  }
-  for (char ch : v) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) return "must not contain control characters";
-  }
-  return {};
-}
 
 std::string TextProblem(std::string_view v) {
   if (v.size() > kMaxTextLength) {
@@ -132,30 +50,12 @@ class Reader {
 
   std::optional<std::string_view> Str(dom::object o, std::string_view key,
                                       std::string_view parent) {
-    dom::element e;
-    if (o[key].get(e)) return std::nullopt;
-    std::string_view s;
-    if (!e.get(s)) {
-      if (s.empty()) return std::nullopt;
-      return s;
-    }
-    if (!e.is_null()) {
-      p_->Add(Join(parent, key), std::string("expected a string, got ") + TypeName(e.type()));
-    }
-    return std::nullopt;
+    return ReadString(o, key, parent, p_);
   }
 
   // A string that becomes an identifier (code, reference, id): also length-checked.
   std::optional<std::string_view> Id(dom::object o, std::string_view key, std::string_view parent) {
-    auto s = Str(o, key, parent);
-    if (s) {
-      std::string problem = IdProblem(*s);
-      if (!problem.empty()) {
-        p_->Add(Join(parent, key), problem);
-        return std::nullopt;
-      }
-    }
-    return s;
+    return ReadId(o, key, parent, p_);
   }
 
   std::optional<std::string_view> Text(dom::object o, std::string_view key,
@@ -164,7 +64,7 @@ class Reader {
     if (s) {
       std::string problem = TextProblem(*s);
       if (!problem.empty()) {
-        p_->Add(Join(parent, key), problem);
+        p_->Add(JoinPath(parent, key), problem);
         return std::nullopt;
       }
     }
@@ -175,12 +75,12 @@ class Reader {
                                              std::string_view parent) {
     dom::element e;
     if (o[key].get(e) || e.is_null()) {
-      p_->Add(Join(parent, key), "required");
+      p_->Add(JoinPath(parent, key), "required");
       return std::nullopt;
     }
     std::string_view raw;
     if (!e.get(raw) && raw.empty()) {
-      p_->Add(Join(parent, key), "must not be empty");
+      p_->Add(JoinPath(parent, key), "must not be empty");
       return std::nullopt;
     }
     return Id(o, key, parent);
@@ -192,7 +92,8 @@ class Reader {
     if (o[key].get(e) || e.is_null()) return std::nullopt;
     dom::object out;
     if (e.get(out)) {
-      p_->Add(Join(parent, key), std::string("expected an object, got ") + TypeName(e.type()));
+      p_->Add(JoinPath(parent, key),
+              std::string("expected an object, got ") + DomTypeName(e.type()));
       return std::nullopt;
     }
     return out;
@@ -203,7 +104,8 @@ class Reader {
     if (o[key].get(e) || e.is_null()) return std::nullopt;
     dom::array out;
     if (e.get(out)) {
-      p_->Add(Join(parent, key), std::string("expected an array, got ") + TypeName(e.type()));
+      p_->Add(JoinPath(parent, key),
+              std::string("expected an array, got ") + DomTypeName(e.type()));
       return std::nullopt;
     }
     return out;
@@ -216,14 +118,15 @@ class Reader {
     bool present = !o[key].get(e) && !e.is_null();
     auto s = Str(o, key, parent);
     if (!s) {
-      if (required && !present) p_->Add(Join(parent, key), "required");
-      if (present && e.is_string()) p_->Add(Join(parent, key), "must not be empty");
+      if (required && !present) p_->Add(JoinPath(parent, key), "required");
+      if (present && e.is_string()) p_->Add(JoinPath(parent, key), "must not be empty");
       return std::nullopt;
     }
     auto t = ParseRfc3339(*s);
     if (!t.ok()) {
-      p_->Add(Join(parent, key), Quote(*s) + " is not an RFC 3339 date-time with offset (" +
-                                     t.status().message() + ")");
+      p_->Add(JoinPath(parent, key), QuoteJsonValue(*s) +
+                                         " is not an RFC 3339 date-time with offset (" +
+                                         t.status().message() + ")");
       return std::nullopt;
     }
     return *t;
@@ -237,22 +140,22 @@ class Reader {
     double v = 0;
     std::string_view s;
     if (!e.get(s)) {
-      s = TrimSpace(s);
+      s = TrimJsonSpace(s);
       if (s.empty()) return std::nullopt;
       if (s.front() == '+') s.remove_prefix(1);
       auto r = std::from_chars(s.data(), s.data() + s.size(), v);
       if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-        p_->Add(Join(parent, key), Quote(s) + " is not a decimal number");
+        p_->Add(JoinPath(parent, key), QuoteJsonValue(s) + " is not a decimal number");
         return std::nullopt;
       }
     } else if (e.get(v)) {
-      p_->Add(Join(parent, key),
-              std::string("expected a string or number, got ") + TypeName(e.type()));
+      p_->Add(JoinPath(parent, key),
+              std::string("expected a string or number, got ") + DomTypeName(e.type()));
       return std::nullopt;
     }
     if (!(v >= -limit && v <= limit)) {
-      p_->Add(Join(parent, key), "must be within [-" + std::to_string(static_cast<int>(limit)) +
-                                     ", " + std::to_string(static_cast<int>(limit)) + "]");
+      p_->Add(JoinPath(parent, key), "must be within [-" + std::to_string(static_cast<int>(limit)) +
+                                         ", " + std::to_string(static_cast<int>(limit)) + "]");
       return std::nullopt;
     }
     return v;
@@ -285,8 +188,8 @@ void ReadLocation(Reader& r, dom::object o, std::string_view path, Location* loc
   }
   if (auto u = r.Str(o, "UNLocationCode", path)) {
     if (!IsUnLocode(*u)) {
-      r.problems()->Add(Join(path, "UNLocationCode"),
-                        Quote(*u) +
+      r.problems()->Add(JoinPath(path, "UNLocationCode"),
+                        QuoteJsonValue(*u) +
                             " is not a UN/LOCODE (2 upper-case letters, then 3 "
                             "letters or digits)");
     } else if (!loc->unlocode) {
@@ -296,7 +199,7 @@ void ReadLocation(Reader& r, dom::object o, std::string_view path, Location* loc
   if (auto lat = r.Coordinate(o, "latitude", path, 90)) loc->lat = *lat;
   if (auto lon = r.Coordinate(o, "longitude", path, 180)) loc->lon = *lon;
   if (auto addr = r.Obj(o, "address", path)) {
-    const std::string ap = Join(path, "address");
+    const std::string ap = JoinPath(path, "address");
     if (auto city = r.Text(*addr, "city", ap)) loc->city = std::string(*city);
     if (auto region = r.Text(*addr, "stateRegion", ap)) loc->region = std::string(*region);
     // DCSA's address.country is free text ("Denmark"); only an ISO code is kept.
@@ -304,13 +207,6 @@ void ReadLocation(Reader& r, dom::object o, std::string_view path, Location* loc
       loc->country = std::string(*country);
     }
   }
-}
-
-void AddReference(std::vector<Reference>* refs, std::string_view type, std::string_view value) {
-  for (const auto& r : *refs) {
-    if (r.type == type && r.value == value) return;
-  }
-  refs->push_back(Reference{std::string(type), std::string(value)});
 }
 
 // Maps one event object. Errors go to out->errors; events only when there are none.
@@ -326,7 +222,7 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   }
   dom::object o;
   if (el.get(o)) {
-    problems.Add(base, std::string("expected an event object, got ") + TypeName(el.type()));
+    problems.Add(base, std::string("expected an event object, got ") + DomTypeName(el.type()));
     return;
   }
   dom::element probe;
@@ -348,8 +244,9 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
     } else if (*event_type == "SHIPMENT") {
       code_key = "shipmentEventTypeCode";
     } else {
-      problems.Add(Join(base, "eventType"), "unknown event type " + Quote(*event_type) +
-                                                " (expected EQUIPMENT, TRANSPORT or SHIPMENT)");
+      problems.Add(JoinPath(base, "eventType"), "unknown event type " +
+                                                    QuoteJsonValue(*event_type) +
+                                                    " (expected EQUIPMENT, TRANSPORT or SHIPMENT)");
     }
   }
   std::optional<std::string_view> code;
@@ -357,7 +254,7 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
     code = r.Id(o, code_key, base);
     // The deprecated generic field, still sent by some carriers.
     if (!code && !problems.any()) code = r.Id(o, "eventTypeCode", base);
-    if (!code && !problems.any()) problems.Add(Join(base, code_key), "required");
+    if (!code && !problems.any()) problems.Add(JoinPath(base, code_key), "required");
   }
   const bool shipment_event = event_type && *event_type == "SHIPMENT";
 
@@ -366,8 +263,8 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   if (classifier_code) {
     auto it = m.classifiers.find(std::string(*classifier_code));
     if (it == m.classifiers.end()) {
-      problems.Add(Join(base, "eventClassifierCode"),
-                   "classifier " + Quote(*classifier_code) + " is not mapped in " +
+      problems.Add(JoinPath(base, "eventClassifierCode"),
+                   "classifier " + QuoteJsonValue(*classifier_code) + " is not mapped in " +
                        std::string(kDcsaMappingsFile) + " (expected ACT, EST or PLN)");
     } else {
       classifier = it->second;
@@ -386,16 +283,17 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   std::optional<std::string_view> carrier;
   Location loc;
   if (auto event_loc = r.Obj(o, "eventLocation", base)) {
-    ReadLocation(r, *event_loc, Join(base, "eventLocation"), &loc);
+    ReadLocation(r, *event_loc, JoinPath(base, "eventLocation"), &loc);
   }
   if (auto tc = r.Obj(o, "transportCall", base)) {
-    const std::string tp = Join(base, "transportCall");
+    const std::string tp = JoinPath(base, "transportCall");
     facility_type = r.Id(*tc, "facilityTypeCode", tp);
     if (loc == Location{}) {
-      if (auto tl = r.Obj(*tc, "location", tp)) ReadLocation(r, *tl, Join(tp, "location"), &loc);
+      if (auto tl = r.Obj(*tc, "location", tp))
+        ReadLocation(r, *tl, JoinPath(tp, "location"), &loc);
       if (auto u = r.Str(*tc, "UNLocationCode", tp)) {
         if (!IsUnLocode(*u)) {
-          problems.Add(Join(tp, "UNLocationCode"), Quote(*u) + " is not a UN/LOCODE");
+          problems.Add(JoinPath(tp, "UNLocationCode"), QuoteJsonValue(*u) + " is not a UN/LOCODE");
         } else if (!loc.unlocode) {
           loc.unlocode = std::string(*u);
         }
@@ -404,7 +302,7 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
     dom::element vessel_el;
     dom::object vessel;
     if (!(*tc)["vessel"].get(vessel_el) && !vessel_el.get(vessel)) {
-      const std::string vp = Join(tp, "vessel");
+      const std::string vp = JoinPath(tp, "vessel");
       auto provider = r.Id(vessel, "vesselOperatorCarrierCodeListProvider", vp);
       auto code_value = r.Id(vessel, "vesselOperatorCarrierCode", vp);
       if (code_value && (!provider || *provider == "NMFTA")) carrier = code_value;
@@ -418,10 +316,10 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   if (auto arr = r.Arr(o, "references", base)) {
     std::size_t i = 0;
     for (dom::element item : *arr) {
-      const std::string ip = Index(Join(base, "references"), i++);
+      const std::string ip = IndexPath(JoinPath(base, "references"), i++);
       dom::object ref;
       if (item.get(ref)) {
-        problems.Add(ip, std::string("expected an object, got ") + TypeName(item.type()));
+        problems.Add(ip, std::string("expected an object, got ") + DomTypeName(item.type()));
         continue;
       }
       auto type = r.RequiredId(ref, "referenceType", ip);
@@ -434,10 +332,10 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   if (auto arr = r.Arr(o, "documentReferences", base)) {
     std::size_t i = 0;
     for (dom::element item : *arr) {
-      const std::string ip = Index(Join(base, "documentReferences"), i++);
+      const std::string ip = IndexPath(JoinPath(base, "documentReferences"), i++);
       dom::object ref;
       if (item.get(ref)) {
-        problems.Add(ip, std::string("expected an object, got ") + TypeName(item.type()));
+        problems.Add(ip, std::string("expected an object, got ") + DomTypeName(item.type()));
         continue;
       }
       auto type = r.RequiredId(ref, "documentReferenceType", ip);
@@ -473,13 +371,13 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   }
   if (auto v = r.Id(o, "equipmentReference", base)) AddReference(&refs, "EQ", *v);
   if (refs.size() > kMaxReferences) {
-    problems.Add(Join(base, "references"), "the event has " + std::to_string(refs.size()) +
-                                               " references, at most " +
-                                               std::to_string(kMaxReferences) + " are allowed");
+    problems.Add(JoinPath(base, "references"), "the event has " + std::to_string(refs.size()) +
+                                                   " references, at most " +
+                                                   std::to_string(kMaxReferences) + " are allowed");
   }
   std::optional<std::string_view> shipment = si ? si : trd ? trd : bkg;
   if (!shipment && !problems.any()) {
-    problems.Add(Join(base, "references"),
+    problems.Add(JoinPath(base, "references"),
                  "no shipment reference: expected references[referenceType=SI] or a TRD or BKG "
                  "document reference");
   }
@@ -515,9 +413,9 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
     const DcsaEstimateRule* rule =
         m.FindEstimate(*event_type, *code, empty_indicator, facility_type);
     if (!rule) {
-      problems.Add(Join(base, code_key), "no estimate rule for " + std::string(*event_type) + " " +
-                                             Quote(*code) + " in " +
-                                             std::string(kDcsaMappingsFile));
+      problems.Add(JoinPath(base, code_key), "no estimate rule for " + std::string(*event_type) +
+                                                 " " + QuoteJsonValue(*code) + " in " +
+                                                 std::string(kDcsaMappingsFile));
       return;
     }
     ev.kind = EventKind::kEstimate;
@@ -556,11 +454,7 @@ class DcsaTntAdapter final : public Adapter {
       RejectDocument(document, mappings.status().message(), sink);
       return;
     }
-    if (buf_.size() < document.size() + simdjson::SIMDJSON_PADDING) {
-      buf_.resize(document.size() + simdjson::SIMDJSON_PADDING);
-    }
-    if (!document.empty()) std::memcpy(buf_.data(), document.data(), document.size());
-    std::memset(buf_.data() + document.size(), 0, simdjson::SIMDJSON_PADDING);
+    CopyPadded(document, &buf_);
 
     dom::element root;
     if (auto err =
@@ -574,7 +468,7 @@ class DcsaTntAdapter final : public Adapter {
     if (root.is_object()) {
       MappedMessage msg;
       msg.position = "$";
-      msg.unit = TrimSpace(document);
+      msg.unit = TrimJsonSpace(document);
       MapSafely(root, msg.position, ctx, *mappings, &msg);
       sink(std::move(msg));
       return;
@@ -584,7 +478,7 @@ class DcsaTntAdapter final : public Adapter {
       RejectDocument(document,
                      std::string("$: expected an event object or an array of event objects, "
                                  "got ") +
-                         TypeName(root.type()),
+                         DomTypeName(root.type()),
                      sink);
       return;
     }
@@ -592,7 +486,7 @@ class DcsaTntAdapter final : public Adapter {
     std::size_t i = 0;
     for (dom::element el : arr) {
       MappedMessage msg;
-      msg.position = Index("$", i);
+      msg.position = IndexPath("$", i);
       msg.unit = have_spans && i < spans_.size() ? spans_[i] : document;
       MapSafely(el, msg.position, ctx, *mappings, &msg);
       sink(std::move(msg));
@@ -601,15 +495,6 @@ class DcsaTntAdapter final : public Adapter {
   }
 
  private:
-  static void RejectDocument(std::string_view document, std::string reason,
-                             const MessageSink& sink) {
-    MappedMessage msg;
-    msg.position = "$";
-    msg.unit = document;
-    msg.errors.push_back(std::move(reason));
-    sink(std::move(msg));
-  }
-
   static void MapSafely(dom::element el, const std::string& base, const AdapterContext& ctx,
                         const DcsaMappings& m, MappedMessage* msg) {
     try {
@@ -629,26 +514,7 @@ class DcsaTntAdapter final : public Adapter {
     if (od_.iterate(buf_.data(), document.size(), buf_.size()).get(doc)) return false;
     od::array arr;
     if (doc.get_array().get(arr)) return false;
-    for (auto item : arr) {
-      od::value v;
-      if (item.get(v)) return false;
-      od::json_type type;
-      if (v.type().get(type)) return false;
-      std::string_view raw;
-      if (type == od::json_type::object) {
-        od::object obj;
-        if (v.get_object().get(obj) || obj.raw_json().get(raw)) return false;
-      } else if (type == od::json_type::array) {
-        od::array inner;
-        if (v.get_array().get(inner) || inner.raw_json().get(raw)) return false;
-      } else {
-        raw = v.raw_json_token();
-      }
-      raw = TrimSpace(raw);
-      spans_.push_back(
-          document.substr(static_cast<std::size_t>(raw.data() - buf_.data()), raw.size()));
-    }
-    return true;
+    return AppendElementSpans(arr, document, buf_.data(), &spans_);
   }
 
   dom::parser dom_;

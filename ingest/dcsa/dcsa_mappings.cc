@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "schemas/embedded_data.h"
+#include "ingest/json_fields.h"
 
 namespace waybill::ingest {
 namespace {
@@ -21,7 +21,7 @@ bool Holds(const DcsaCondition& c, std::string_view event_type, std::string_view
 }
 
 Status Fail(const std::string& path, std::string_view reason) {
-  return Status::Invalid(std::string(kDcsaMappingsFile) + ": " + path + ": " + std::string(reason));
+  return MappingTableError(kDcsaMappingsFile, path, reason);
 }
 
 Result<DcsaCondition> ParseCondition(dom::object rule, const std::string& path) {
@@ -74,18 +74,10 @@ const DcsaEstimateRule* DcsaMappings::FindEstimate(
 
 Result<DcsaMappings> ParseDcsaMappings(std::string_view json) {
   dom::parser parser;
-  dom::element root_el;
-  if (auto err = parser.parse(json.data(), json.size()).get(root_el); err) {
-    return Fail("$", std::string("not valid JSON: ") + simdjson::error_message(err));
-  }
-  dom::object root;
-  if (root_el.get(root)) return Fail("$", "expected an object");
   DcsaMappings m;
-  std::uint64_t version = 0;
-  if (root["version"].get(version) || version == 0 || version > 0xffffffffu) {
-    return Fail("$.version", "required positive integer");
-  }
-  m.version = static_cast<std::uint32_t>(version);
+  auto parsed = ParseMappingTableRoot(parser, json, kDcsaMappingsFile, &m.version);
+  if (!parsed.ok()) return parsed.status();
+  dom::object root = *parsed;
 
   dom::object classifiers;
   if (root["classifiers"].get(classifiers)) return Fail("$.classifiers", "required object");
@@ -140,13 +132,8 @@ Result<DcsaMappings> ParseDcsaMappings(std::string_view json) {
 }
 
 const Result<DcsaMappings>& DcsaMappingsEmbedded() {
-  static const Result<DcsaMappings> kMappings = []() -> Result<DcsaMappings> {
-    auto file = EmbeddedFile(kDcsaMappingsFile);
-    if (!file) {
-      return Status::NotFound(std::string(kDcsaMappingsFile) + " is not embedded in this build");
-    }
-    return ParseDcsaMappings(*file);
-  }();
+  static const Result<DcsaMappings> kMappings =
+      ParseEmbeddedMappingTable(kDcsaMappingsFile, &ParseDcsaMappings);
   return kMappings;
 }
 

@@ -6,13 +6,13 @@
 #include <simdjson.h>
 
 #include <array>
-#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ingest/epcis/epcis_mappings.h"
+#include "ingest/json_fields.h"
 #include "schemas/event_validate.h"
 #include "schemas/time.h"
 
@@ -39,116 +39,6 @@ bool IsEventType(std::string_view t) {
   return false;
 }
 
-std::string Quote(std::string_view s) {
-  std::string q;
-  q.reserve(s.size() + 2);
-  q += '"';
-  for (std::size_t i = 0; i < s.size() && i < 80; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    q += (c < 0x20 || c == 0x7f) ? '?' : s[i];
-  }
-  if (s.size() > 80) q += "...";
-  q += '"';
-  return q;
-}
-
-const char* TypeName(dom::element_type t) {
-  switch (t) {
-    case dom::element_type::ARRAY:
-      return "an array";
-    case dom::element_type::OBJECT:
-      return "an object";
-    case dom::element_type::STRING:
-      return "a string";
-    case dom::element_type::BOOL:
-      return "a boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-    default:
-      return "a number";
-  }
-}
-
-std::string_view TrimSpace(std::string_view s) {
-  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && ws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && ws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string Join(std::string_view parent, std::string_view key) {
-  std::string p(parent);
-  p += '.';
-  p += key;
-  return p;
-}
-
-std::string Index(std::string_view parent, std::size_t i) {
-  std::string p(parent);
-  p += '[';
-  p += std::to_string(i);
-  p += ']';
-  return p;
-}
-
-std::string IdProblem(std::string_view v, std::size_t max) {
-  if (v.size() > max) {
-    return "is " + std::to_string(v.size()) + " bytes long, at most " + std::to_string(max) +
-           " are allowed";
-  }
-  for (char ch : v) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) return "must not contain control characters";
-  }
-  return {};
-}
-
-// The errors of one message, each "<path>: <reason>".
-class Problems {
- public:
-  explicit Problems(std::vector<std::string>* out) : out_(out) {}
-  void Add(std::string_view path, std::string_view reason) {
-    std::string m(path);
-    m += ": ";
-    m += reason;
-    out_->push_back(std::move(m));
-  }
-  bool any() const { return !out_->empty(); }
-
- private:
-  std::vector<std::string>* out_;
-};
-
-// A string field: nullopt when absent, null or ""; a value of another type is an error.
-std::optional<std::string_view> Str(dom::object o, std::string_view key, std::string_view parent,
-                                    Problems* p) {
-  dom::element e;
-  if (o[key].get(e)) return std::nullopt;
-  std::string_view s;
-  if (!e.get(s)) {
-    if (s.empty()) return std::nullopt;
-    return s;
-  }
-  if (!e.is_null()) {
-    p->Add(Join(parent, key), std::string("expected a string, got ") + TypeName(e.type()));
-  }
-  return std::nullopt;
-}
-
-// A string that must be a usable identifier of at most `max` bytes.
-std::optional<std::string_view> Id(dom::object o, std::string_view key, std::string_view parent,
-                                   Problems* p, std::size_t max = kMaxIdLength) {
-  auto s = Str(o, key, parent, p);
-  if (s) {
-    std::string problem = IdProblem(*s, max);
-    if (!problem.empty()) {
-      p->Add(Join(parent, key), problem);
-      return std::nullopt;
-    }
-  }
-  return s;
-}
-
 bool Present(dom::object o, std::string_view key) {
   dom::element e;
   return !o[key].get(e) && !e.is_null();
@@ -164,13 +54,6 @@ std::string_view DocumentNumber(std::string_view v) {
   return colon == std::string_view::npos ? v : v.substr(colon + 1);
 }
 
-void AddReference(std::vector<Reference>* refs, std::string_view type, std::string_view value) {
-  for (const auto& r : *refs) {
-    if (r.type == type && r.value == value) return;
-  }
-  refs->push_back(Reference{std::string(type), std::string(value)});
-}
-
 // The id of an EPCIS location object ({"id": "urn:epc:id:sgln:..."}).
 std::optional<std::string_view> LocationId(dom::object o, std::string_view key,
                                            std::string_view parent, Problems* p) {
@@ -178,10 +61,10 @@ std::optional<std::string_view> LocationId(dom::object o, std::string_view key,
   if (o[key].get(e) || e.is_null()) return std::nullopt;
   dom::object loc;
   if (e.get(loc)) {
-    p->Add(Join(parent, key), std::string("expected an object, got ") + TypeName(e.type()));
+    p->Add(JoinPath(parent, key), std::string("expected an object, got ") + DomTypeName(e.type()));
     return std::nullopt;
   }
-  return Id(loc, "id", Join(parent, key), p, kMaxTextLength);
+  return ReadId(loc, "id", JoinPath(parent, key), p, kMaxTextLength);
 }
 
 void MapEvent(dom::element el, const std::string& base, const AdapterContext& ctx,
@@ -195,89 +78,93 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
   }
   dom::object o;
   if (el.get(o)) {
-    problems.Add(base, std::string("expected an EPCIS event object, got ") + TypeName(el.type()));
+    problems.Add(base,
+                 std::string("expected an EPCIS event object, got ") + DomTypeName(el.type()));
     return;
   }
 
-  auto type = Str(o, "type", base, &problems);
+  auto type = ReadString(o, "type", base, &problems);
   if (!type) {
-    if (!problems.any()) problems.Add(Join(base, "type"), "required");
+    if (!problems.any()) problems.Add(JoinPath(base, "type"), "required");
   } else if (!IsEventType(*type)) {
-    problems.Add(Join(base, "type"),
-                 "unknown EPCIS event type " + Quote(*type) +
+    problems.Add(JoinPath(base, "type"),
+                 "unknown EPCIS event type " + QuoteJsonValue(*type) +
                      " (expected ObjectEvent, AggregationEvent, TransactionEvent, "
                      "TransformationEvent or AssociationEvent)");
   }
   if (Present(o, "errorDeclaration")) {
-    problems.Add(Join(base, "errorDeclaration"),
+    problems.Add(JoinPath(base, "errorDeclaration"),
                  "error declarations (retractions of earlier events) are not supported");
   }
 
   std::optional<ParsedTime> event_time;
-  if (auto s = Str(o, "eventTime", base, &problems)) {
+  if (auto s = ReadString(o, "eventTime", base, &problems)) {
     auto t = ParseRfc3339(*s);
     if (t.ok()) {
       event_time = *t;
     } else {
-      problems.Add(
-          Join(base, "eventTime"),
-          Quote(*s) + " is not an RFC 3339 date-time with offset (" + t.status().message() + ")");
+      problems.Add(JoinPath(base, "eventTime"), QuoteJsonValue(*s) +
+                                                    " is not an RFC 3339 date-time with offset (" +
+                                                    t.status().message() + ")");
     }
   } else if (!Present(o, "eventTime")) {
-    problems.Add(Join(base, "eventTime"), "required");
+    problems.Add(JoinPath(base, "eventTime"), "required");
   } else if (dom::element e; !o["eventTime"].get(e) && e.is_string()) {
-    problems.Add(Join(base, "eventTime"), "must not be empty");
+    problems.Add(JoinPath(base, "eventTime"), "must not be empty");
   }
 
-  auto event_id = Id(o, "eventID", base, &problems);
+  auto event_id = ReadId(o, "eventID", base, &problems);
 
   std::optional<std::string_view> biz_step;
-  if (auto s = Str(o, "bizStep", base, &problems)) {
+  if (auto s = ReadString(o, "bizStep", base, &problems)) {
     biz_step = m.BizStepShortName(*s);
     if (std::string problem = IdProblem(*biz_step, kMaxIdLength); !problem.empty()) {
-      problems.Add(Join(base, "bizStep"), problem);
+      problems.Add(JoinPath(base, "bizStep"), problem);
       biz_step.reset();
     }
   }
 
   // Business transactions: the desadv is the shipment, the rest are references.
-  const std::string list_path = Join(base, "bizTransactionList");
+  const std::string list_path = JoinPath(base, "bizTransactionList");
   std::optional<std::string_view> shipment;
   std::vector<Reference> refs;
   dom::element list_el;
   if (!o["bizTransactionList"].get(list_el) && !list_el.is_null()) {
     dom::array list;
     if (list_el.get(list)) {
-      problems.Add(list_path, std::string("expected an array, got ") + TypeName(list_el.type()));
+      problems.Add(list_path, std::string("expected an array, got ") + DomTypeName(list_el.type()));
     } else {
       std::size_t i = 0;
       for (dom::element item : list) {
-        const std::string ip = Index(list_path, i++);
+        const std::string ip = IndexPath(list_path, i++);
         dom::object bt;
         if (item.get(bt)) {
-          problems.Add(ip, std::string("expected an object, got ") + TypeName(item.type()));
+          problems.Add(ip, std::string("expected an object, got ") + DomTypeName(item.type()));
           continue;
         }
-        auto bt_type = Str(bt, "type", ip, &problems);
-        auto value = Str(bt, "bizTransaction", ip, &problems);
+        auto bt_type = ReadString(bt, "type", ip, &problems);
+        auto value = ReadString(bt, "bizTransaction", ip, &problems);
         if (!value) {
-          if (!Present(bt, "bizTransaction")) problems.Add(Join(ip, "bizTransaction"), "required");
+          if (!Present(bt, "bizTransaction"))
+            problems.Add(JoinPath(ip, "bizTransaction"), "required");
           continue;
         }
         std::string_view number = DocumentNumber(*value);
         if (number.empty()) {
-          problems.Add(Join(ip, "bizTransaction"), Quote(*value) + " has no document number");
+          problems.Add(JoinPath(ip, "bizTransaction"),
+                       QuoteJsonValue(*value) + " has no document number");
           continue;
         }
         if (std::string problem = IdProblem(number, kMaxIdLength); !problem.empty()) {
-          problems.Add(Join(ip, "bizTransaction"), "the document number " + problem);
+          problems.Add(JoinPath(ip, "bizTransaction"), "the document number " + problem);
           continue;
         }
         std::string_view short_type = bt_type ? m.BizTransactionTypeShortName(*bt_type) : "BT";
         if (short_type == m.shipment_biz_transaction_type) {
           if (shipment && *shipment != number) {
-            problems.Add(ip, "a second " + m.shipment_biz_transaction_type + " " + Quote(number) +
-                                 " contradicts " + Quote(*shipment));
+            problems.Add(ip, "a second " + m.shipment_biz_transaction_type + " " +
+                                 QuoteJsonValue(number) + " contradicts " +
+                                 QuoteJsonValue(*shipment));
           }
           shipment = number;
           continue;
@@ -285,7 +172,7 @@ void MapEvent(dom::element el, const std::string& base, const AdapterContext& ct
         auto it = m.reference_types.find(std::string(short_type));
         std::string_view ref_type = it != m.reference_types.end() ? it->second : short_type;
         if (std::string problem = IdProblem(ref_type, kMaxIdLength); !problem.empty()) {
-          problems.Add(Join(ip, "type"), problem);
+          problems.Add(JoinPath(ip, "type"), problem);
           continue;
         }
         AddReference(&refs, ref_type, number);
@@ -352,11 +239,7 @@ class EpcisAdapter final : public Adapter {
       RejectDocument(document, mappings.status().message(), sink);
       return;
     }
-    if (buf_.size() < document.size() + simdjson::SIMDJSON_PADDING) {
-      buf_.resize(document.size() + simdjson::SIMDJSON_PADDING);
-    }
-    if (!document.empty()) std::memcpy(buf_.data(), document.data(), document.size());
-    std::memset(buf_.data() + document.size(), 0, simdjson::SIMDJSON_PADDING);
+    CopyPadded(document, &buf_);
 
     dom::element root_el;
     if (auto err =
@@ -371,7 +254,7 @@ class EpcisAdapter final : public Adapter {
     if (root_el.get(root)) {
       RejectDocument(document,
                      std::string("$: expected an EPCISDocument or an EPCIS event object, got ") +
-                         TypeName(root_el.type()),
+                         DomTypeName(root_el.type()),
                      sink);
       return;
     }
@@ -384,7 +267,7 @@ class EpcisAdapter final : public Adapter {
     if (IsEventType(type)) {
       MappedMessage msg;
       msg.position = "$";
-      msg.unit = TrimSpace(document);
+      msg.unit = TrimJsonSpace(document);
       MapSafely(root_el, msg.position, ctx, *mappings, &msg);
       sink(std::move(msg));
       return;
@@ -403,7 +286,7 @@ class EpcisAdapter final : public Adapter {
       nkeys = kQueryKeys.size();
     } else {
       RejectDocument(document,
-                     "$.type: " + Quote(type) +
+                     "$.type: " + QuoteJsonValue(type) +
                          " is neither EPCISDocument, EPCISQueryDocument nor an EPCIS event type",
                      sink);
       return;
@@ -414,10 +297,11 @@ class EpcisAdapter final : public Adapter {
     for (std::size_t k = 0; k < nkeys; ++k) {
       dom::object obj;
       if (cur.get(obj)) {
-        RejectDocument(document, path + ": expected an object, got " + TypeName(cur.type()), sink);
+        RejectDocument(document, path + ": expected an object, got " + DomTypeName(cur.type()),
+                       sink);
         return;
       }
-      path = Join(path, keys[k]);
+      path = JoinPath(path, keys[k]);
       if (obj[keys[k]].get(cur)) {
         RejectDocument(document, path + ": required", sink);
         return;
@@ -425,14 +309,14 @@ class EpcisAdapter final : public Adapter {
     }
     dom::array events;
     if (cur.get(events)) {
-      RejectDocument(document, path + ": expected an array, got " + TypeName(cur.type()), sink);
+      RejectDocument(document, path + ": expected an array, got " + DomTypeName(cur.type()), sink);
       return;
     }
     const bool have_spans = ElementSpans(document, keys, nkeys);
     std::size_t i = 0;
     for (dom::element el : events) {
       MappedMessage msg;
-      msg.position = Index(path, i);
+      msg.position = IndexPath(path, i);
       msg.unit = have_spans && i < spans_.size() ? spans_[i] : document;
       MapSafely(el, msg.position, ctx, *mappings, &msg);
       sink(std::move(msg));
@@ -441,15 +325,6 @@ class EpcisAdapter final : public Adapter {
   }
 
  private:
-  static void RejectDocument(std::string_view document, std::string reason,
-                             const MessageSink& sink) {
-    MappedMessage msg;
-    msg.position = "$";
-    msg.unit = document;
-    msg.errors.push_back(std::move(reason));
-    sink(std::move(msg));
-  }
-
   static void MapSafely(dom::element el, const std::string& base, const AdapterContext& ctx,
                         const EpcisMappings& m, MappedMessage* msg) {
     try {
@@ -474,26 +349,7 @@ class EpcisAdapter final : public Adapter {
     }
     od::array arr;
     if (cur.get_array().get(arr)) return false;
-    for (auto item : arr) {
-      od::value v;
-      if (item.get(v)) return false;
-      od::json_type type;
-      if (v.type().get(type)) return false;
-      std::string_view raw;
-      if (type == od::json_type::object) {
-        od::object obj;
-        if (v.get_object().get(obj) || obj.raw_json().get(raw)) return false;
-      } else if (type == od::json_type::array) {
-        od::array inner;
-        if (v.get_array().get(inner) || inner.raw_json().get(raw)) return false;
-      } else {
-        raw = v.raw_json_token();
-      }
-      raw = TrimSpace(raw);
-      spans_.push_back(
-          document.substr(static_cast<std::size_t>(raw.data() - buf_.data()), raw.size()));
-    }
-    return true;
+    return AppendElementSpans(arr, document, buf_.data(), &spans_);
   }
 
   dom::parser dom_;

@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "schemas/embedded_data.h"
+#include "ingest/json_fields.h"
 
 namespace waybill::ingest {
 namespace {
@@ -10,8 +10,7 @@ namespace {
 namespace dom = simdjson::dom;
 
 Status Fail(const std::string& path, std::string_view reason) {
-  return Status::Invalid(std::string(kEpcisMappingsFile) + ": " + path + ": " +
-                         std::string(reason));
+  return MappingTableError(kEpcisMappingsFile, path, reason);
 }
 
 std::string_view StripPrefix(const std::vector<std::string>& prefixes, std::string_view v) {
@@ -49,18 +48,10 @@ std::string_view EpcisMappings::BizTransactionTypeShortName(std::string_view val
 
 Result<EpcisMappings> ParseEpcisMappings(std::string_view json) {
   dom::parser parser;
-  dom::element root_el;
-  if (auto err = parser.parse(json.data(), json.size()).get(root_el); err) {
-    return Fail("$", std::string("not valid JSON: ") + simdjson::error_message(err));
-  }
-  dom::object root;
-  if (root_el.get(root)) return Fail("$", "expected an object");
   EpcisMappings m;
-  std::uint64_t version = 0;
-  if (root["version"].get(version) || version == 0 || version > 0xffffffffu) {
-    return Fail("$.version", "required positive integer");
-  }
-  m.version = static_cast<std::uint32_t>(version);
+  auto parsed = ParseMappingTableRoot(parser, json, kEpcisMappingsFile, &m.version);
+  if (!parsed.ok()) return parsed.status();
+  dom::object root = *parsed;
   WAYBILL_RETURN_IF_ERROR(ParseStrings(root, "bizstep_prefixes", &m.bizstep_prefixes));
   WAYBILL_RETURN_IF_ERROR(
       ParseStrings(root, "biz_transaction_type_prefixes", &m.biz_transaction_type_prefixes));
@@ -94,13 +85,8 @@ Result<EpcisMappings> ParseEpcisMappings(std::string_view json) {
 }
 
 const Result<EpcisMappings>& EpcisMappingsEmbedded() {
-  static const Result<EpcisMappings> kMappings = []() -> Result<EpcisMappings> {
-    auto file = EmbeddedFile(kEpcisMappingsFile);
-    if (!file) {
-      return Status::NotFound(std::string(kEpcisMappingsFile) + " is not embedded in this build");
-    }
-    return ParseEpcisMappings(*file);
-  }();
+  static const Result<EpcisMappings> kMappings =
+      ParseEmbeddedMappingTable(kEpcisMappingsFile, &ParseEpcisMappings);
   return kMappings;
 }
 

@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <set>
 
+#include "schemas/error_text.h"
+
 namespace waybill::ingest::mapping {
 namespace {
 
@@ -15,7 +17,7 @@ namespace dom = simdjson::dom;
 
 using Table = std::map<std::string, std::string, std::less<>>;
 
-std::string Quote(std::string_view s) { return QuoteValue(s); }
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 Status Fail(std::string_view path, std::string_view reason) {
   std::string m(path);

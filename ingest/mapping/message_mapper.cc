@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "schemas/error_text.h"
 #include "schemas/event_validate.h"
 #include "schemas/money.h"
 
@@ -33,12 +34,12 @@ bool IsIntegerToken(std::string_view t) { return t.find_first_of(".eE") == std::
 // already (simdjson checks it), so only length and control characters remain.
 std::string IdProblem(std::string_view v) {
   if (v.size() > kMaxIdLength) {
-    return QuoteValue(v) + " is " + std::to_string(v.size()) + " bytes long, at most " +
+    return QuoteForMessage(v) + " is " + std::to_string(v.size()) + " bytes long, at most " +
            std::to_string(kMaxIdLength) + " are allowed";
   }
   for (char ch : v) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) return QuoteValue(v) + " contains control characters";
+    if (c < 0x20 || c == 0x7f) return QuoteForMessage(v) + " contains control characters";
   }
   return {};
 }
@@ -244,7 +245,8 @@ Got Run::ReadTime(const ValueRule& rule, const Scope& s, ParsedTime* out) {
     std::string names;
     for (TimeFormat f : rule.time)
       names += (names.empty() ? "" : ", ") + std::string(TimeFormatName(f));
-    Error(PathOf(at, s), QuoteValue(at.node->text) + " matches none of the time formats " + names);
+    Error(PathOf(at, s),
+          QuoteForMessage(at.node->text) + " matches none of the time formats " + names);
   }
   return Got::kError;
 }
@@ -274,7 +276,8 @@ Got Run::ReadDate(const ValueRule& rule, const Scope& s, std::string* out) {
     std::string names;
     for (TimeFormat f : rule.time)
       names += (names.empty() ? "" : ", ") + std::string(TimeFormatName(f));
-    Error(PathOf(at, s), QuoteValue(at.node->text) + " matches none of the date formats " + names);
+    Error(PathOf(at, s),
+          QuoteForMessage(at.node->text) + " matches none of the date formats " + names);
   }
   return Got::kError;
 }
@@ -285,7 +288,7 @@ Got Run::ReadCurrency(const ValueRule& rule, const Scope& s, std::string* out) {
   Got got = ReadMapped(rule, s, &text, &at);
   if (got != Got::kValue) return got;
   if (!CurrencyExponent(text)) {
-    Error(PathOf(at, s), "unknown ISO 4217 currency " + QuoteValue(text));
+    Error(PathOf(at, s), "unknown ISO 4217 currency " + QuoteForMessage(text));
     return Got::kError;
   }
   out->assign(text);
@@ -474,7 +477,7 @@ bool Run::Holds(const Condition& c, const Scope& s, std::string* why) const {
     }
     case Condition::Kind::kEquals:
       if (node != nullptr && node->type == JsonType::kString && node->text == c.value) return true;
-      *why = where + " is not " + QuoteValue(c.value);
+      *why = where + " is not " + QuoteForMessage(c.value);
       return false;
   }
   return false;
@@ -563,7 +566,7 @@ void Run::Build(const EventTemplate& t, const Scope& s, Event* e) {
   if (failed_) return;
   FillCorrelationId(e);
   Status st = ValidateEvent(*e);
-  if (!st.ok()) Error(s.base, "event " + QuoteValue(t.name) + ": " + st.message());
+  if (!st.ok()) Error(s.base, "event " + QuoteForMessage(t.name) + ": " + st.message());
 }
 
 }  // namespace

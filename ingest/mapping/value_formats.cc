@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "schemas/error_text.h"
 #include "schemas/money.h"
 
 namespace waybill::ingest::mapping {
@@ -24,18 +25,18 @@ Result<std::int64_t> ParseMillis(std::string_view digits, std::string_view shown
   const char* first = digits.data();
   const char* last = digits.data() + digits.size();
   if (digits.empty() || (digits[0] == '-' && digits.size() == 1)) {
-    return Status::Invalid(QuoteValue(shown) +
+    return Status::Invalid(QuoteForMessage(shown) +
                            ": expected milliseconds since 1970-01-01T00:00:00Z");
   }
   for (std::size_t i = digits[0] == '-' ? 1 : 0; i < digits.size(); ++i) {
     if (!IsDigit(digits[i])) {
-      return Status::Invalid(QuoteValue(shown) +
+      return Status::Invalid(QuoteForMessage(shown) +
                              ": expected milliseconds since 1970-01-01T00:00:00Z (digits only)");
     }
   }
   auto r = std::from_chars(first, last, ms);
   if (r.ec != std::errc() || r.ptr != last || ms > kMaxMillis || ms < -kMaxMillis) {
-    return Status::Invalid(QuoteValue(shown) +
+    return Status::Invalid(QuoteForMessage(shown) +
                            ": milliseconds outside the range a UnixNanos can hold (1677-09-21 "
                            "to 2262-04-11)");
   }
@@ -69,7 +70,7 @@ Result<std::string> NumberToDecimal(std::string_view tok) {
   }
   if (exp_negative) exp = -exp;
   if (exp > 64 || exp < -64) {
-    return Status::Invalid(QuoteValue(tok) + ": exponent out of range for money");
+    return Status::Invalid(QuoteForMessage(tok) + ": exponent out of range for money");
   }
   std::string digits(tok.substr(int_begin, int_end - int_begin));
   digits.append(tok.substr(frac_begin, frac_end - frac_begin));
@@ -97,28 +98,6 @@ Result<std::string> NumberToDecimal(std::string_view tok) {
 }
 
 }  // namespace
-
-std::string QuoteValue(std::string_view s) {
-  constexpr std::size_t kMaxShown = 64;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
 
 std::optional<TimeFormat> ParseTimeFormat(std::string_view name) {
   if (name == "rfc3339") return TimeFormat::kRfc3339;
@@ -148,7 +127,7 @@ Result<ParsedTime> ParseMsDate(std::string_view text) {
   constexpr std::string_view kOpen = "/Date(";
   constexpr std::string_view kClose = ")/";
   auto bad = [&](std::string_view why) {
-    return Status::Invalid(QuoteValue(text) + ": " + std::string(why));
+    return Status::Invalid(QuoteForMessage(text) + ": " + std::string(why));
   };
   if (text.size() < kOpen.size() + kClose.size() || text.substr(0, kOpen.size()) != kOpen ||
       text.substr(text.size() - kClose.size()) != kClose) {
@@ -203,7 +182,7 @@ Result<ParsedTime> ParseTimeValue(const JsonNode& node, TimeFormat format) {
       const UnixNanos utc = UnixNanosFromCivil(year, month, day, 0, 0, 0, 0);
       if (utc == std::numeric_limits<UnixNanos>::min() ||
           utc == std::numeric_limits<UnixNanos>::max()) {
-        return Status::Invalid(QuoteValue(t) +
+        return Status::Invalid(QuoteForMessage(t) +
                                ": outside the range a UnixNanos can hold (1677-09-21 to "
                                "2262-04-11)");
       }

@@ -45,7 +45,4 @@ std::string_view TimeFormatNames();
 // exponent is shifted textually, never through a double), into minor units of `currency`.
 [[nodiscard]] Result<std::int64_t> ParseMoneyValue(const JsonNode& node, std::string_view currency);
 
-// The value as it goes into an error message: quoted, control bytes escaped, long values cut.
-std::string QuoteValue(std::string_view s);
-
 }  // namespace waybill::ingest::mapping

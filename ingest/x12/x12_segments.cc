@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "schemas/error_text.h"
+
 namespace waybill::ingest::x12 {
 namespace {
 
@@ -151,26 +153,6 @@ bool IsSegmentId(std::string_view id) {
   return true;
 }
 
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMaxShown = 64;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s); }
 
 }  // namespace waybill::ingest::x12

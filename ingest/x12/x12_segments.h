@@ -71,7 +71,7 @@ std::size_t SplitInterchange(std::string_view doc, std::size_t isa_pos, std::siz
 // letter.
 bool IsSegmentId(std::string_view id);
 
-// `s` quoted for an error message: control bytes escaped, long values cut.
+// `s` quoted for an error message: control bytes escaped, long values cut (QuoteForMessage).
 std::string Quote(std::string_view s);
 
 }  // namespace waybill::ingest::x12
