@@ -339,3 +339,37 @@ TEST_CASE("dead-letter updates are stored atomically with events; unknown ids fa
 }
 
 }  // namespace waybill::ledger
+
+namespace waybill::ledger {
+
+TEST_CASE("a long scan stops early on request and lets a callback's exception through") {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir.path())).value();
+  AppendBatch batch;
+  for (int i = 0; i < 10000; ++i) {  // above the pipelined-scan threshold
+    batch.events.push_back(
+        PrepareEvent(testing::MakeMilestone("s" + std::to_string(i), "S", 1'700'000'000 + i)));
+  }
+  REQUIRE(ledger->Append(std::move(batch)).ok());
+  std::uint64_t seen = 0;
+  REQUIRE(ledger->ReadRange(1, UINT64_MAX, [&](const Event&) { return ++seen < 5000; }).ok());
+  CHECK(seen == 5000);
+  std::uint64_t last = 0;
+  REQUIRE(ledger
+              ->ReadRange(1, UINT64_MAX,
+                          [&](const Event& e) {
+                            CHECK(e.ledger.seq == last + 1);
+                            last = e.ledger.seq;
+                            return true;
+                          })
+              .ok());
+  CHECK(last == 10000);
+  CHECK_THROWS_AS(ledger->ReadRange(1, UINT64_MAX,
+                                    [](const Event& e) -> bool {
+                                      if (e.ledger.seq == 7000) throw std::runtime_error("boom");
+                                      return true;
+                                    }),
+                  std::runtime_error);
+}
+
+}  // namespace waybill::ledger

@@ -85,7 +85,19 @@ Status PipelinedScan(std::unique_ptr<rocksdb::Iterator> it, std::string_view sta
       const std::string_view value =
           all.substr(block->ends[i], block->ends[i + 1] - block->ends[i]);
       begin = block->ends[i + 1];
-      keep_going = consume(key, value);
+      try {
+        keep_going = consume(key, value);
+      } catch (...) {
+        // Stop and join the reader before the exception leaves: a joinable std::thread
+        // going out of scope would terminate the process.
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          stop = true;
+          cv.notify_all();
+        }
+        reader.join();
+        throw;
+      }
     }
     std::lock_guard<std::mutex> lock(mu);
     block->Clear();

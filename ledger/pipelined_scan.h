@@ -18,7 +18,8 @@ namespace waybill::ledger {
 
 // Seeks `it` to `start` and hands every (key, value) to `consume`, in order, until the
 // iterator ends or `consume` returns false. The views are valid only during the call.
-// Returns the iterator's error, if any.
+// Returns the iterator's error, if any. An exception thrown by `consume` stops the scan and
+// propagates to the caller.
 [[nodiscard]] Status PipelinedScan(
     std::unique_ptr<rocksdb::Iterator> it, std::string_view start,
     const std::function<bool(std::string_view key, std::string_view value)>& consume);
