@@ -7,30 +7,15 @@
 #include <cstdio>
 #include <fstream>
 
+#include "tests/cli_runner.h"
 #include "tests/test_util.h"
 
 namespace waybill {
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-Run Waybill(const std::string& args) {
-  const std::string cmd = std::string(WAYBILL_CLI_PATH) + " " + args + " 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
-  r.code = WEXITSTATUS(pclose(p));
-  return r;
-}
-
-std::string Fixture(const std::string& name) {
-  return std::string(std::getenv("WAYBILL_SOURCE_DIR")) + "/tests/fixtures/" + name;
-}
+using Run = testing::CliRun;
+using testing::Fixture;
+using testing::Waybill;
 
 }  // namespace
 
