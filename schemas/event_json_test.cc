@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -706,36 +705,6 @@ TEST_CASE("every key the writer emits is a property in event.schema.json") {
     CheckKeysInSchema(schema, schema, value, "", &checked);
   }
   CHECK(checked > 60);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Throughput, printed for the record (not a pass/fail threshold).
-
-TEST_CASE("parse throughput") {
-  const std::string json =
-      R"({"event_id":"9f1c2e7a-55b1-4c1e-8d0a-3e2f1a6b7c8d","kind":"milestone",)"
-      R"("occurred_at":"2025-03-01T10:00:00+02:00","source":{"system":"carrier",)"
-      R"("format":"x12","partner":"ABCD"},"shipment_id":"SHP-000123456","order_id":"SO-778899",)"
-      R"("carrier":"ABCD","references":[{"type":"BM","value":"BOL-55512"}],)"
-      R"("status":"IN_TRANSIT","source_code":"X6","location":{"city":"Chicago","region":"IL",)"
-      R"("country":"US","unlocode":"USCHI","lat":41.8781,"lon":-87.6298}})";
-  EventJsonParser parser;
-  const int n = 20000;
-  std::size_t ok = 0;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) ok += parser.Parse(json).ok() ? 1 : 0;
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  CHECK(ok == static_cast<std::size_t>(n));
-  std::string out;
-  auto wstart = std::chrono::steady_clock::now();
-  Event e = ParseOk(json);
-  for (int i = 0; i < n; ++i) {
-    out.clear();
-    AppendEventJson(e, &out);
-  }
-  auto wsecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - wstart).count();
-  MESSAGE("parse: ", static_cast<long>(n / secs), " events/s (", json.size(),
-          " bytes each); write: ", static_cast<long>(n / wsecs), " events/s");
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -387,36 +386,6 @@ TEST_CASE("events without an eventID get a content-derived id") {
   REQUIRE(b.size() == 1);
   REQUIRE(b[0].events.size() == 1);
   CHECK(b[0].events[0].event_id == a[0].events[0].event_id);
-}
-
-TEST_CASE("dcsa-tnt mapping throughput" *
-          doctest::skip(std::getenv("WAYBILL_BENCH_DCSA") == nullptr)) {
-  const std::string one = Fixture("single.json");
-  const int n = 200000;
-  std::string doc = "[";
-  for (int i = 0; i < n; ++i) {
-    if (i) doc += ",\n";
-    std::string ev = one;
-    ev.replace(ev.find("b1e5c7a2"), 8, std::to_string(10000000 + i));
-    doc += ev;
-  }
-  doc += "]";
-  auto adapter = MakeDcsaTntAdapter();
-  AdapterContext ctx;
-  PartnerProfiles profiles;
-  ctx.profiles = &profiles;
-  // Twice: the first run includes growing the parser buffers (page faults), the second is
-  // the steady state of a reused adapter.
-  for (int run = 0; run < 2; ++run) {
-    std::size_t events = 0;
-    auto start = std::chrono::steady_clock::now();
-    adapter->Map(doc, ctx, [&](MappedMessage&& m) { events += m.events.size(); });
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    CHECK(events == static_cast<std::size_t>(n));
-    MESSAGE("dcsa-tnt run " << run << ": " << events << " events in " << secs
-                            << " s = " << events / secs << " events/s (" << doc.size() / secs / 1e6
-                            << " MB/s)");
-  }
 }
 
 }  // namespace waybill::ingest

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -308,41 +307,6 @@ TEST_CASE("EPCIS documents that cannot be read are one rejected message") {
   }
   SUBCASE("an empty event list has no messages") {
     CHECK(MapAll(R"({"type":"EPCISDocument","epcisBody":{"eventList":[]}})").empty());
-  }
-}
-
-TEST_CASE("epcis mapping throughput" *
-          doctest::skip(std::getenv("WAYBILL_BENCH_EPCIS") == nullptr)) {
-  const std::string one = R"({"type":"ObjectEvent","eventID":"ni:///sha-256;)";
-  const int n = 200000;
-  std::string doc =
-      R"({"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-    "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-03-12T09:00:00Z",
-    "epcisBody":{"eventList":[)";
-  for (int i = 0; i < n; ++i) {
-    if (i) doc += ",\n";
-    doc +=
-        one + std::to_string(1000000000 + i) +
-        R"(?ver=CBV2.0","eventTime":"2025-03-10T08:15:00.000+08:00","eventTimeZoneOffset":"+08:00",
-      "epcList":["urn:epc:id:sscc:0614141.1234567890"],"action":"OBSERVE","bizStep":"shipping",
-      "disposition":"in_transit","readPoint":{"id":"urn:epc:id:sgln:0614141.00777.0"},
-      "bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141000005:PO-77831"},
-      {"type":"desadv","bizTransaction":"urn:epcglobal:cbv:bt:0614141000005:DESADV-)" +
-        std::to_string(i % 1000) + R"("}]})";
-  }
-  doc += "]}}";
-  auto adapter = MakeEpcisAdapter();
-  AdapterContext ctx;
-  PartnerProfiles profiles;
-  ctx.profiles = &profiles;
-  for (int run = 0; run < 2; ++run) {
-    std::size_t events = 0;
-    auto start = std::chrono::steady_clock::now();
-    adapter->Map(doc, ctx, [&](MappedMessage&& m) { events += m.events.size(); });
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    CHECK(events == static_cast<std::size_t>(n));
-    MESSAGE("epcis run " << run << ": " << events << " events in " << secs << " s = "
-                         << events / secs << " events/s (" << doc.size() / secs / 1e6 << " MB/s)");
   }
 }
 

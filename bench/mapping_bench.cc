@@ -1,6 +1,6 @@
 // Throughput of the mapping adapter alone (no ledger): generates NDJSON documents of SAP
 // S/4HANA delivery CloudEvents and Dynamics 365 sales-order events (~500 bytes a message)
-// and maps them on one thread. Usage: mapping_throughput [messages per format, default 1000000].
+// and maps them on one thread. Usage: mapping_bench [messages per format, default 1000000].
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
