@@ -185,4 +185,75 @@ std::string FormatMoney(std::int64_t minor_units, std::string_view currency) {
   return std::string(p, static_cast<std::size_t>(end - p));
 }
 
+std::string_view JsonNumberToDecimal(std::string_view tok, std::string_view* decimal,
+                                     std::string* scratch) {
+  const std::size_t n = tok.size();
+  std::size_t i = 0;
+  const bool negative = i < n && tok[i] == '-';
+  if (negative) ++i;
+  const std::size_t int_begin = i;
+  if (i < n && tok[i] == '0') {
+    ++i;
+  } else if (i < n && IsDigit(tok[i])) {
+    while (i < n && IsDigit(tok[i])) ++i;
+  } else {
+    return "invalid number";
+  }
+  const std::size_t int_end = i;
+  std::size_t frac_begin = i, frac_end = i;
+  if (i < n && tok[i] == '.') {
+    frac_begin = ++i;
+    while (i < n && IsDigit(tok[i])) ++i;
+    frac_end = i;
+    if (frac_end == frac_begin) return "invalid number";
+  }
+  bool has_exp = false;
+  long exp = 0;
+  if (i < n && (tok[i] == 'e' || tok[i] == 'E')) {
+    has_exp = true;
+    ++i;
+    bool exp_negative = false;
+    if (i < n && (tok[i] == '+' || tok[i] == '-')) exp_negative = tok[i++] == '-';
+    if (i >= n || !IsDigit(tok[i])) return "invalid number";
+    while (i < n && IsDigit(tok[i])) {
+      if (exp < 100000) exp = exp * 10 + (tok[i] - '0');
+      ++i;
+    }
+    if (exp_negative) exp = -exp;
+  }
+  if (i != n) return "invalid number";
+  if (decimal == nullptr) return {};
+  if (!has_exp) {
+    *decimal = tok;
+    return {};
+  }
+  if (exp > 64 || exp < -64) return "exponent out of range for money";
+  // digits = integer digits + fraction digits; the decimal point sits after `point` digits.
+  std::string digits(tok.substr(int_begin, int_end - int_begin));
+  digits.append(tok.substr(frac_begin, frac_end - frac_begin));
+  long point = static_cast<long>(int_end - int_begin) + exp;
+  std::string& s = *scratch;
+  s.clear();
+  if (negative) s += '-';
+  if (point <= 0) {
+    s += "0.";
+    s.append(static_cast<std::size_t>(-point), '0');
+    s += digits;
+  } else if (static_cast<std::size_t>(point) >= digits.size()) {
+    s += digits;
+    s.append(static_cast<std::size_t>(point) - digits.size(), '0');
+  } else {
+    s.append(digits, 0, static_cast<std::size_t>(point));
+    s += '.';
+    s.append(digits, static_cast<std::size_t>(point));
+  }
+  // Drop leading zeros of the integer part ("000.5" -> "0.5", "0025" -> "25").
+  std::size_t first = negative ? 1 : 0;
+  std::size_t z = first;
+  while (z + 1 < s.size() && s[z] == '0' && s[z + 1] != '.') ++z;
+  s.erase(first, z - first);
+  *decimal = s;
+  return {};
+}
+
 }  // namespace waybill

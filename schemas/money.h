@@ -29,4 +29,12 @@ std::optional<int> CurrencyExponent(std::string_view currency);
 // ("2025.75", "1500", "-0.50"). An unknown currency is formatted with exponent 2.
 std::string FormatMoney(std::int64_t minor_units, std::string_view currency);
 
+// Checks a JSON number token and, when `decimal` is given, converts it exactly to a plain
+// decimal ("2.02575e3" -> "2025.75", "-12" -> "-12") by shifting the exponent as text, never
+// through a double. `*decimal` views `tok` when there is no exponent, else `*scratch` (which
+// must then be given). Returns an empty view on success, else the reason ("invalid number",
+// "exponent out of range for money": exponents beyond +-64 are refused).
+std::string_view JsonNumberToDecimal(std::string_view tok, std::string_view* decimal = nullptr,
+                                     std::string* scratch = nullptr);
+
 }  // namespace waybill

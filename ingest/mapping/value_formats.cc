@@ -45,56 +45,11 @@ Result<std::int64_t> ParseMillis(std::string_view digits, std::string_view shown
 
 // JSON number token -> plain decimal text (exponent shifted textually), or an error reason.
 Result<std::string> NumberToDecimal(std::string_view tok) {
-  std::size_t i = 0;
-  const std::size_t n = tok.size();
-  const bool negative = i < n && tok[i] == '-';
-  if (negative) ++i;
-  const std::size_t int_begin = i;
-  while (i < n && IsDigit(tok[i])) ++i;
-  const std::size_t int_end = i;
-  std::size_t frac_begin = i, frac_end = i;
-  if (i < n && tok[i] == '.') {
-    frac_begin = ++i;
-    while (i < n && IsDigit(tok[i])) ++i;
-    frac_end = i;
-  }
-  if (i == n) return std::string(tok);
-  // Exponent (the token is already known to be a valid JSON number).
-  ++i;
-  bool exp_negative = false;
-  if (i < n && (tok[i] == '+' || tok[i] == '-')) exp_negative = tok[i++] == '-';
-  long exp = 0;
-  while (i < n && IsDigit(tok[i])) {
-    if (exp < 100000) exp = exp * 10 + (tok[i] - '0');
-    ++i;
-  }
-  if (exp_negative) exp = -exp;
-  if (exp > 64 || exp < -64) {
-    return Status::Invalid(QuoteForMessage(tok) + ": exponent out of range for money");
-  }
-  std::string digits(tok.substr(int_begin, int_end - int_begin));
-  digits.append(tok.substr(frac_begin, frac_end - frac_begin));
-  const long point = static_cast<long>(int_end - int_begin) + exp;
-  std::string s;
-  if (negative) s += '-';
-  if (point <= 0) {
-    s += "0.";
-    s.append(static_cast<std::size_t>(-point), '0');
-    s += digits;
-  } else if (static_cast<std::size_t>(point) >= digits.size()) {
-    s += digits;
-    s.append(static_cast<std::size_t>(point) - digits.size(), '0');
-  } else {
-    s.append(digits, 0, static_cast<std::size_t>(point));
-    s += '.';
-    s.append(digits, static_cast<std::size_t>(point));
-  }
-  // Drop leading zeros of the integer part ("000.5" -> "0.5", "0025" -> "25").
-  const std::size_t first = negative ? 1 : 0;
-  std::size_t z = first;
-  while (z + 1 < s.size() && s[z] == '0' && s[z + 1] != '.') ++z;
-  s.erase(first, z - first);
-  return s;
+  std::string scratch;
+  std::string_view decimal;
+  const std::string_view problem = JsonNumberToDecimal(tok, &decimal, &scratch);
+  if (!problem.empty()) return Status::Invalid(QuoteForMessage(tok) + ": " + std::string(problem));
+  return std::string(decimal);
 }
 
 }  // namespace
