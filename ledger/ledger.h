@@ -10,6 +10,7 @@
 // Layout and record formats: key_layout.h, record_format.h.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/aux_store.h"
 #include "ledger/clock.h"
 #include "ledger/dead_letter.h"
 #include "schemas/event.h"
@@ -39,6 +41,9 @@ struct LedgerOptions {
   std::size_t max_group_events = 8192;
   // Appenders block once this many events are queued (bounded memory under overload).
   std::size_t max_pending_events = 65536;
+  // Who holds the data dir for writing, named to another process that finds it locked
+  // ("waybill serve", "waybill import").
+  std::string holder = "waybill";
   // Test hook: when set, every group's WriteBatch fails with this message (simulated disk
   // error) and nothing is written.
   std::function<std::optional<std::string>()> TEST_fail_write;
@@ -179,6 +184,32 @@ class Ledger {
   [[nodiscard]] virtual Result<std::vector<DeadLetter>> ListDeadLetters(
       std::uint64_t after_id, std::size_t limit) const = 0;
   [[nodiscard]] virtual Result<DeadLetter> GetDeadLetter(std::uint64_t id) const = 0;
+
+  // Blocks until the head is past `seq` or `timeout` passes; returns whether it is. In
+  // kReadWrite mode it wakes as soon as a group commits; in kReadOnly mode it only sees what
+  // CatchUp() brought in.
+  virtual bool WaitForHeadAfter(std::uint64_t seq, std::chrono::milliseconds timeout) const = 0;
+
+  // --- Projection storage (see aux_store.h): the views and outbox families. ---
+
+  // Commits `batch` atomically. Not fsynced on its own (it rides on the WAL, and the next
+  // group commit's fsync covers it): a process crash keeps it, a power cut may drop a
+  // suffix of these writes, which projections recompute from the log. Unsupported in
+  // kReadOnly mode.
+  [[nodiscard]] virtual Status WriteAux(const AuxBatch& batch) = 0;
+
+  // The value at `key`; NotFound when absent.
+  [[nodiscard]] virtual Result<std::string> GetAux(AuxSpace space, std::string_view key) const = 0;
+
+  // Values of many keys at once (nullopt where absent), in the order of `keys`.
+  [[nodiscard]] virtual Result<std::vector<std::optional<std::string>>> MultiGetAux(
+      AuxSpace space, const std::vector<std::string>& keys) const = 0;
+
+  // Calls `fn(key, value)` for each key in [begin, end) in key order (end empty: to the end
+  // of the family) until `fn` returns false.
+  [[nodiscard]] virtual Status ScanAux(
+      AuxSpace space, std::string_view begin, std::string_view end,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
 
   const std::string& data_dir() const { return data_dir_; }
 

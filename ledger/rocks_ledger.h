@@ -36,6 +36,13 @@ class RocksLedger final : public Ledger {
   Result<std::vector<DeadLetter>> ListDeadLetters(std::uint64_t after_id,
                                                   std::size_t limit) const override;
   Result<DeadLetter> GetDeadLetter(std::uint64_t id) const override;
+  bool WaitForHeadAfter(std::uint64_t seq, std::chrono::milliseconds timeout) const override;
+  Status WriteAux(const AuxBatch& batch) override;
+  Result<std::string> GetAux(AuxSpace space, std::string_view key) const override;
+  Result<std::vector<std::optional<std::string>>> MultiGetAux(
+      AuxSpace space, const std::vector<std::string>& keys) const override;
+  Status ScanAux(AuxSpace space, std::string_view begin, std::string_view end,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const override;
 
  private:
   friend class Ledger;
@@ -51,6 +58,9 @@ class RocksLedger final : public Ledger {
   void StartWriter();
   void WriterLoop();
   void CommitGroup(std::vector<Request>& group);
+  rocksdb::ColumnFamilyHandle* AuxCf(AuxSpace space) const {
+    return cf_[space == AuxSpace::kViews ? kViews : kOutbox];
+  }
   Status ReadHeadFromDb(LedgerHead* head, std::uint64_t* next_dead_letter_id) const;
 
   // Constant after Open.
@@ -59,6 +69,7 @@ class RocksLedger final : public Ledger {
   Clock* clock_ = nullptr;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
+  bool wrote_pid_file_ = false;  // this instance holds the data dir and wrote its pid file
   std::string secondary_dir_;  // kReadOnly: RocksDB secondary's private dir, removed on close
 
   // Queue between appenders and the writer thread.
@@ -80,7 +91,8 @@ class RocksLedger final : public Ledger {
 
   // Published head: written by the writer after each durable group, read by anyone.
   mutable std::mutex head_mu_;
-  LedgerHead head_;  // guarded by head_mu_
+  mutable std::condition_variable head_cv_;  // notified when head_ moves
+  LedgerHead head_;                          // guarded by head_mu_
 };
 
 }  // namespace waybill::ledger

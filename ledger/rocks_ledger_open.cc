@@ -76,11 +76,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
   };
 }
 
-std::string ReadPidFile(const std::string& dir) {
+// The pid file: "<pid>\n<holder>\n", holder as in LedgerOptions::holder.
+std::pair<std::string, std::string> ReadPidFile(const std::string& dir) {
   std::ifstream in(fs::path(dir) / kPidFile);
-  std::string pid;
+  std::string pid, holder;
   std::getline(in, pid);
-  return pid;
+  std::getline(in, holder);
+  return {pid, holder};
 }
 
 }  // namespace
@@ -148,18 +150,22 @@ Status RocksLedger::OpenDb() {
   }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      std::string pid = ReadPidFile(data_dir());
-      return Status::Busy("data dir " + data_dir() + " is in use by another process" +
-                          (pid.empty() ? "" : " (waybill pid " + pid + ")") +
-                          "; stop it, or run this command against the server with --server");
+      auto [pid, holder] = ReadPidFile(data_dir());
+      if (holder.empty()) holder = "another waybill process";
+      return Status::Busy("data dir " + data_dir() + " is held by " + holder +
+                          (pid.empty() ? "" : " (pid " + pid + ")") +
+                          "; this command needs write access: stop that process first, or use "
+                          "an online command (`waybill rebuild` and `waybill republish` reach a "
+                          "running `waybill serve` by themselves)");
     }
     return Status::IoError("cannot open ledger in " + data_dir() + ": " + s.ToString());
   }
   db_.reset(db);
   cf_ = handles;  // descriptors are listed in Cf order
   if (!read_only) {
+    wrote_pid_file_ = true;
     std::ofstream pid(fs::path(data_dir()) / kPidFile, std::ios::trunc);
-    pid << getpid() << "\n";
+    pid << getpid() << "\n" << options_.holder << "\n";
   }
   return Status::Ok();
 }
@@ -236,8 +242,11 @@ Status RocksLedger::CatchUp() {
   LedgerHead head;
   std::uint64_t next_dl = 1;
   WAYBILL_RETURN_IF_ERROR(ReadHeadFromDb(&head, &next_dl));
-  std::lock_guard<std::mutex> lock(head_mu_);
-  head_ = head;
+  {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    head_ = head;
+  }
+  head_cv_.notify_all();
   return Status::Ok();
 }
 
@@ -254,7 +263,7 @@ RocksLedger::~RocksLedger() {
     db_->Close().PermitUncheckedError();
     db_.reset();
   }
-  if (options_.mode == OpenMode::kReadWrite) {
+  if (wrote_pid_file_) {  // never another process's: an open that failed wrote none
     std::error_code ec;
     fs::remove(fs::path(data_dir()) / kPidFile, ec);
   }

@@ -273,6 +273,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     std::lock_guard<std::mutex> lock(head_mu_);
     head_ = head;
   }
+  head_cv_.notify_all();
   for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
 }
 
