@@ -1,0 +1,123 @@
+// ViewKind names, the view factory and decoder, and the combined `waybill view` object.
+#include "projections/views.h"
+
+#include <algorithm>
+
+#include "projections/eta_view.h"
+#include "projections/freight_cost_view.h"
+#include "projections/status_view.h"
+#include "projections/view_header.h"
+#include "projections/view_json.h"
+
+namespace waybill::projections {
+namespace {
+
+// The header of one of this library's views, or null for another implementation.
+const ViewHeader* HeaderOf(const ShipmentView* v) {
+  if (const auto* s = dynamic_cast<const StatusView*>(v)) return &s->header();
+  if (const auto* e = dynamic_cast<const EtaView*>(v)) return &e->header();
+  if (const auto* f = dynamic_cast<const FreightCostView*>(v)) return &f->header();
+  return nullptr;
+}
+
+template <typename T>
+Result<std::unique_ptr<ShipmentView>> Upcast(Result<std::unique_ptr<T>> r) {
+  if (!r.ok()) return r.status();
+  return std::unique_ptr<ShipmentView>(std::move(r).value());
+}
+
+}  // namespace
+
+std::string_view ToString(ViewKind v) {
+  switch (v) {
+    case ViewKind::kStatus:
+      return "status";
+    case ViewKind::kEta:
+      return "eta";
+    case ViewKind::kFreightCost:
+      return "freight_cost";
+  }
+  return "unknown";
+}
+
+std::optional<ViewKind> ParseViewKind(std::string_view name) {
+  for (ViewKind v : kAllViews) {
+    if (ToString(v) == name) return v;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<ShipmentView> MakeView(ViewKind kind, std::string_view shipment_id) {
+  std::string id(shipment_id);
+  switch (kind) {
+    case ViewKind::kStatus:
+      return std::make_unique<StatusView>(std::move(id));
+    case ViewKind::kEta:
+      return std::make_unique<EtaView>(std::move(id));
+    case ViewKind::kFreightCost:
+      return std::make_unique<FreightCostView>(std::move(id));
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<ShipmentView>> DecodeView(ViewKind kind, std::string_view bytes) {
+  switch (kind) {
+    case ViewKind::kStatus:
+      return Upcast(StatusView::Decode(bytes));
+    case ViewKind::kEta:
+      return Upcast(EtaView::Decode(bytes));
+    case ViewKind::kFreightCost:
+      return Upcast(FreightCostView::Decode(bytes));
+  }
+  return Status::Corruption("unknown view kind " + std::to_string(static_cast<int>(kind)));
+}
+
+std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* status,
+                             const ShipmentView* eta, const ShipmentView* freight_cost) {
+  const ShipmentView* given[] = {status, eta, freight_cost};
+  // A missing view (or one of the wrong kind) renders as a fresh one.
+  std::unique_ptr<ShipmentView> fresh[3];
+  const ShipmentView* views[3];
+  ViewHeader header{std::string(shipment_id)};
+  std::uint64_t last_seq = 0;
+  std::optional<UnixNanos> updated_at;
+  for (int i = 0; i < 3; ++i) {
+    if (given[i] != nullptr && given[i]->kind() == kAllViews[i]) {
+      views[i] = given[i];
+    } else {
+      fresh[i] = MakeView(kAllViews[i], shipment_id);
+      views[i] = fresh[i].get();
+    }
+    last_seq = std::max(last_seq, views[i]->last_seq());
+    if (const ViewHeader* h = HeaderOf(views[i])) {
+      // Each header is a maximum over the same total order, so merging them yields the header
+      // of all events any of the views has folded.
+      header.MergeFieldsFrom(*h);
+      if (h->version() != 0)
+        updated_at = std::max(updated_at.value_or(h->updated_at()), h->updated_at());
+    }
+  }
+  std::string out;
+  out.reserve(1024);
+  out.push_back('{');
+  header.AppendIdentityJson(&out);
+  out.append(",\"last_seq\":");
+  AppendUint(last_seq, &out);
+  out.append(",\"updated_at\":");
+  AppendOptTime(updated_at, &out);
+  out.append(",\"versions\":{");
+  for (int i = 0; i < 3; ++i) {
+    if (i != 0) out.push_back(',');
+    AppendKey(ToString(kAllViews[i]), &out);
+    AppendUint(views[i]->version(), &out);
+  }
+  out.push_back('}');
+  for (const ShipmentView* v : views) {
+    out.push_back(',');
+    v->AppendFieldsJson(&out);
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace waybill::projections
