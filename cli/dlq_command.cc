@@ -3,7 +3,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "cli/ingest_config.h"
+#include "ingest/intake_config.h"
 #include "ingest/dead_letter_ops.h"
 #include "schemas/event_json.h"
 #include "schemas/time.h"
@@ -172,7 +172,7 @@ int RunDlq(int argc, char** argv) {
   }
 
   // retry
-  auto config = LoadIngestConfig(data_dir, partners_file, mapping_dirs);
+  auto config = ingest::LoadIntakeConfig(data_dir, partners_file, mapping_dirs);
   if (!config.ok()) {
     ReportError("dlq", config.status().ToString());
     return kExitIoError;

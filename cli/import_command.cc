@@ -6,7 +6,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "cli/ingest_config.h"
+#include "ingest/intake_config.h"
 #include "ingest/adapter_registry.h"
 #include "ingest/canonical_import.h"
 #include "ingest/document_import.h"
@@ -66,7 +66,7 @@ int RunImport(int argc, char** argv) {
   po::variables_map vm;
   if (int rc = ParseCommandLine(argc, argv, spec, options, positional, &vm); rc >= 0) return rc;
 
-  auto config = LoadIngestConfig(data_dir, partners_file, mapping_dirs);
+  auto config = ingest::LoadIntakeConfig(data_dir, partners_file, mapping_dirs);
   if (!config.ok()) {
     ReportError("import", config.status().ToString());
     return kExitIoError;

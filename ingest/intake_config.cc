@@ -1,20 +1,20 @@
-#include "cli/ingest_config.h"
+#include "ingest/intake_config.h"
 
 #include <filesystem>
 
-namespace waybill::cli {
+namespace waybill::ingest {
 
-Result<IngestConfig> LoadIngestConfig(const std::string& data_dir, const std::string& partners_file,
+Result<IntakeConfig> LoadIntakeConfig(const std::string& data_dir, const std::string& partners_file,
                                       const std::vector<std::string>& mapping_dirs) {
   namespace fs = std::filesystem;
-  IngestConfig config;
+  IntakeConfig config;
   std::string partners = partners_file;
   std::error_code ec;
   if (partners.empty() && fs::exists(fs::path(data_dir) / "partners.json", ec)) {
     partners = (fs::path(data_dir) / "partners.json").string();
   }
   if (!partners.empty()) {
-    auto loaded = ingest::PartnerProfiles::Load(partners);
+    auto loaded = PartnerProfiles::Load(partners);
     if (!loaded.ok()) return loaded.status();
     config.profiles = std::move(loaded).value();
   }
@@ -25,4 +25,4 @@ Result<IngestConfig> LoadIngestConfig(const std::string& data_dir, const std::st
   return config;
 }
 
-}  // namespace waybill::cli
+}  // namespace waybill::ingest
