@@ -16,6 +16,7 @@ inline constexpr int kExitIoError = 1;       // cannot read a file or open/write
 inline constexpr int kExitUsage = 2;         // bad flags or arguments
 inline constexpr int kExitRejected = 3;      // import: something was rejected (dead-lettered)
 inline constexpr int kExitVerifyFailed = 4;  // verify: the chain is broken
+inline constexpr int kExitNotFound = 5;      // view/asof: no such shipment (or none by then)
 
 namespace po = boost::program_options;
 

@@ -9,5 +9,11 @@ int RunHistory(int argc, char** argv);
 int RunVerify(int argc, char** argv);
 int RunStats(int argc, char** argv);
 int RunDlq(int argc, char** argv);
+int RunView(int argc, char** argv);
+int RunAsOf(int argc, char** argv);
+int RunRebuild(int argc, char** argv);
+int RunRepublish(int argc, char** argv);
+int RunServe(int argc, char** argv);
+int RunSend(int argc, char** argv);
 
 }  // namespace waybill::cli

@@ -15,11 +15,17 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"serve", waybill::cli::RunServe, "run the daemon: ledger, projections, NATS, inbox"},
     {"import", waybill::cli::RunImport, "validate and append messages from files"},
     {"history", waybill::cli::RunHistory, "a shipment's events in ledger order"},
     {"verify", waybill::cli::RunVerify, "check the hash chain, naming the first break"},
     {"stats", waybill::cli::RunStats, "events, shipments, dead letters, size, head"},
     {"dlq", waybill::cli::RunDlq, "list, show, retry or drop dead letters"},
+    {"view", waybill::cli::RunView, "a shipment's status, ETA and freight-cost views"},
+    {"asof", waybill::cli::RunAsOf, "a shipment's views as they stood at a time"},
+    {"rebuild", waybill::cli::RunRebuild, "refold views from the log (online when serving)"},
+    {"republish", waybill::cli::RunRepublish, "send a range of the log to NATS again"},
+    {"send", waybill::cli::RunSend, "publish files to a server's NATS intake"},
 };
 
 void Usage(std::ostream& os) {

@@ -1,17 +1,82 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults: install what is missing, build, import the bundled
-# sample into ./waybill-data, and show a shipment's history and the chain's verification.
-# Safe to run again: the second import finds only duplicates.
+# The main job on embedded defaults: install what is missing, build, then run Waybill the way
+# production does, on this machine:
+#   - nats-server with JetStream on loopback, its own store in ./waybill-nats (unless --nats
+#     URL or $WAYBILL_NATS_URL names a server to use instead),
+#   - `waybill serve` on ./waybill-data (or $WAYBILL_DATA_DIR), with a drop folder ./waybill-inbox,
+#   - the bundled sample fed through NATS (waybill.ingest.canonical),
+#   - the resulting views of the sample's shipments printed.
+# Then both keep running until Ctrl-C, which stops them cleanly. `--once` stops them right
+# after printing the views (for scripts). Safe to run again: re-sent messages are duplicates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ONCE=0
+NATS_URL=${WAYBILL_NATS_URL:-}
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --once) ONCE=1 ;;
+    --nats) NATS_URL=$2; shift ;;
+    *) echo "usage: $0 [--once] [--nats URL]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
 bash deploy/install-deps.sh
 bash deploy/build.sh
+WAYBILL=./build/cli/waybill
 DATA_DIR=${WAYBILL_DATA_DIR:-./waybill-data}
-echo "== import (deploy/sample/shipments.ndjson -> $DATA_DIR)"
-./build/cli/waybill import --data-dir "$DATA_DIR" --format canonical deploy/sample/shipments.ndjson
-echo "== history SHP-1001"
-./build/cli/waybill history --data-dir "$DATA_DIR" SHP-1001
-echo "== verify"
-./build/cli/waybill verify --data-dir "$DATA_DIR"
+INBOX=${WAYBILL_INBOX:-./waybill-inbox}
+NATS_PID= SERVE_PID=
+
+stop_all() {
+  trap - INT TERM EXIT
+  if [[ -n "$SERVE_PID" ]] && kill -0 "$SERVE_PID" 2>/dev/null; then
+    kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true
+  fi
+  if [[ -n "$NATS_PID" ]] && kill -0 "$NATS_PID" 2>/dev/null; then
+    kill -TERM "$NATS_PID"; wait "$NATS_PID" || true
+  fi
+}
+trap stop_all INT TERM EXIT
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [[ -z "$NATS_URL" ]]; then
+  PORT=4222
+  while port_in_use "$PORT"; do PORT=$((PORT + 1)); done
+  mkdir -p ./waybill-nats
+  echo "== nats-server with JetStream on 127.0.0.1:$PORT (store ./waybill-nats)"
+  nats-server -js -a 127.0.0.1 -p "$PORT" -sd ./waybill-nats >./waybill-nats/nats-server.log 2>&1 &
+  NATS_PID=$!
+  NATS_URL="nats://127.0.0.1:$PORT"
+  for _ in $(seq 100); do port_in_use "$PORT" && break; sleep 0.1; done
+  port_in_use "$PORT" || { echo "nats-server did not start; see ./waybill-nats/nats-server.log" >&2; exit 1; }
+fi
+
+echo "== waybill serve --data-dir $DATA_DIR --nats $NATS_URL --inbox $INBOX"
+mkdir -p "$INBOX"
+"$WAYBILL" serve --config deploy/waybill.conf --data-dir "$DATA_DIR" --nats "$NATS_URL" \
+  --inbox "$INBOX" &
+SERVE_PID=$!
+for _ in $(seq 100); do [[ -S "$DATA_DIR/control.sock" ]] && break; sleep 0.1; done
+[[ -S "$DATA_DIR/control.sock" ]] || { echo "waybill serve did not start" >&2; exit 1; }
+
+echo "== feeding deploy/sample/shipments.ndjson through NATS (waybill.ingest.canonical)"
+"$WAYBILL" send --nats "$NATS_URL" --format canonical deploy/sample/shipments.ndjson
+
+# Wait until the sample is in the ledger and folded into the views.
+for _ in $(seq 100); do
+  STATS=$("$WAYBILL" stats --data-dir "$DATA_DIR")
+  if [[ "$STATS" != *'"head_seq":0,'* && "$STATS" == *'"lag_events":0,'* ]]; then break; fi
+  sleep 0.1
+done
+for shipment in SHP-1001 SHP-1002 SHP-1003; do
+  echo "== views of $shipment"
+  "$WAYBILL" view --data-dir "$DATA_DIR" "$shipment"
+done
 echo "== stats"
-./build/cli/waybill stats --data-dir "$DATA_DIR"
+"$WAYBILL" stats --data-dir "$DATA_DIR"
+
+if [[ "$ONCE" == 1 ]]; then exit 0; fi
+echo "== running; views are published on $NATS_URL (waybill.views.>); drop files into $INBOX/<format>/; Ctrl-C stops"
+wait "$SERVE_PID"

@@ -1,0 +1,115 @@
+// Test helpers for the projection machinery: a generator of realistic random events and
+// snapshots of the views family. Header-only, tests only.
+#pragma once
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "projections/store_layout.h"
+#include "schemas/event.h"
+#include "schemas/event_validate.h"
+
+namespace waybill::projections::testing {
+
+// Events of `shipments` shipments: orders (ERP, customer and promise), milestones, carrier
+// estimates and charges (quotes, invoices with corrections), in random order.
+class EventGenerator {
+ public:
+  explicit EventGenerator(std::uint32_t seed, int shipments = 50)
+      : rng_(seed), shipments_(shipments) {}
+
+  Event Next() {
+    Event e;
+    const int s = Pick(shipments_);
+    e.shipment_id = "SHP-" + std::to_string(s);
+    e.event_id = "gen-" + std::to_string(counter_++) + "-" + std::to_string(rng_());
+    e.occurred_at = kBase + static_cast<UnixNanos>(Pick(10 * 24 * 3600)) * 1'000'000'000;
+    e.source.format = "canonical";
+    switch (Pick(6)) {
+      case 0: {  // ERP order
+        e.kind = EventKind::kOrder;
+        e.source.system = SourceSystem::kErp;
+        e.order_id = "SO-" + std::to_string(s);
+        e.customer_id = "CUST-" + std::to_string(s % 7);
+        e.status = ShipmentStatus::kOrderReleased;
+        OrderBody body;
+        Promise p;
+        p.date = "2025-03-1" + std::to_string(Pick(10));
+        body.promised = p;
+        e.order = body;
+        e.occurred_offset_minutes = -300;
+        break;
+      }
+      case 1: {  // estimate
+        e.kind = EventKind::kEstimate;
+        e.source.system = SourceSystem::kCarrier;
+        e.carrier = "ACME";
+        Estimate est;
+        est.estimated_at = e.occurred_at + 3600'000'000'000LL * Pick(48);
+        est.issued_at = e.occurred_at;
+        est.of = EstimateOf::kDelivery;
+        e.estimate = est;
+        break;
+      }
+      case 2: {  // charges
+        e.kind = EventKind::kCharges;
+        e.source.system = Pick(2) == 0 ? SourceSystem::kTms : SourceSystem::kCarrier;
+        Charges c;
+        c.basis = static_cast<ChargeBasis>(1 + Pick(3));
+        c.document = "DOC-" + std::to_string(s) + "-" + std::to_string(Pick(2));
+        c.currency = "USD";
+        ChargeLine line;
+        line.code = Pick(2) == 0 ? "400" : "FUE";
+        line.amount = 10000 + Pick(100000);
+        line.currency = "USD";
+        c.lines.push_back(line);
+        c.total = line.amount;
+        e.charges = c;
+        break;
+      }
+      default: {  // milestone
+        e.kind = EventKind::kMilestone;
+        e.source.system = SourceSystem::kCarrier;
+        e.carrier = "ACME";
+        static constexpr ShipmentStatus kStatuses[] = {
+            ShipmentStatus::kPickedUp, ShipmentStatus::kInTransit, ShipmentStatus::kDelayed,
+            ShipmentStatus::kAtDelivery, ShipmentStatus::kDelivered};
+        e.status = kStatuses[Pick(5)];
+        e.source_code = "X6";
+        if (*e.status == ShipmentStatus::kDelayed) e.reason_code = "AH";
+        Reference r;
+        r.type = "PRO";
+        r.value = "PRO-" + std::to_string(s);
+        e.references.push_back(r);
+        break;
+      }
+    }
+    return e;
+  }
+
+ private:
+  static constexpr UnixNanos kBase = 1741000000LL * 1'000'000'000;  // 2025-03-03
+  int Pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint32_t>(n)); }
+  std::mt19937 rng_;
+  int shipments_;
+  std::uint64_t counter_ = 0;
+};
+
+// Every stored view, keyed by (view, shipment) whatever its generation: for comparing an
+// incrementally built store with a rebuilt one byte for byte.
+inline std::map<std::pair<int, std::string>, std::string> SnapshotViews(
+    const ledger::Ledger& ledger) {
+  std::map<std::pair<int, std::string>, std::string> out;
+  Status st = ledger.ScanAux(ledger::AuxSpace::kViews, "v", "w",
+                             [&](std::string_view key, std::string_view value) {
+                               out[{static_cast<std::uint8_t>(key[1]),
+                                    std::string(ShipmentOfViewKey(key))}] = std::string(value);
+                               return true;
+                             });
+  if (!st.ok()) out.clear();
+  return out;
+}
+
+}  // namespace waybill::projections::testing

@@ -1,0 +1,381 @@
+#include "projections/projector.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "projections/view_reader.h"
+
+namespace waybill::projections {
+namespace {
+
+constexpr std::size_t Index(ViewKind kind) { return static_cast<std::size_t>(kind) - 1; }
+
+}  // namespace
+
+// One folding pass. The live fold (the worker's) lives as long as the Projector and emits
+// outbox entries; a rebuild's fold targets shadow generations and emits nothing.
+struct Projector::Fold {
+  struct Entry {
+    ViewSet views;
+    std::uint8_t dirty = 0;  // bit per view index: changed since the last flush
+  };
+  std::array<bool, 3> enabled{};
+  std::array<std::uint32_t, 3> generation{};
+  bool emit_outbox = false;
+  // True while the target generations are known to be empty in the store (a fresh shadow
+  // before its first flush): a cache miss is then a new shipment, no read needed.
+  bool store_empty = false;
+  std::unordered_map<std::string, Entry> cache;
+  std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
+  std::vector<std::string> outbox;                            // encoded, in order
+
+  void Reset() {
+    cache.clear();
+    dirty.clear();
+    outbox.clear();
+  }
+
+  // Folds `e` into its (loaded) entry.
+  void Apply(const Event& e) {
+    auto it = cache.find(e.shipment_id);
+    Entry& entry = it->second;
+    const bool was_clean = entry.dirty == 0;
+    for (ViewKind kind : kAllViews) {
+      const std::size_t i = Index(kind);
+      if (!enabled[i]) continue;
+      auto& view = entry.views[i];
+      if (!view) view = MakeView(kind, e.shipment_id);
+      // Stored whenever folded, not only when its content changed: the fold state also
+      // moves when the rendering does not (a later duplicate of the winning estimate, a
+      // corrected invoice with the same amounts, last_folded_seq), and the stored state
+      // must be exactly the in-memory one for restarts and rebuilds to agree byte for byte.
+      entry.dirty |= static_cast<std::uint8_t>(1u << i);
+      if (view->Apply(e) && emit_outbox) {
+        outbox.push_back(EncodeOutboxEntry(ViewMessage(*view)));
+      }
+    }
+    if (was_clean && entry.dirty != 0) dirty.emplace_back(&it->first, &entry);
+  }
+};
+
+Projector::Projector(ledger::Ledger& ledger, ProjectorOptions options)
+    : ledger_(ledger), options_(std::move(options)), live_(std::make_unique<Fold>()) {}
+
+Projector::~Projector() = default;
+
+Result<std::unique_ptr<Projector>> Projector::Open(ledger::Ledger& ledger,
+                                                   ProjectorOptions options) {
+  std::unique_ptr<Projector> p(new Projector(ledger, std::move(options)));
+  WAYBILL_RETURN_IF_ERROR(p->Load());
+  return p;
+}
+
+Status Projector::Load() {
+  auto checkpoint = ReadCheckpoint(ledger_);
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (checkpoint->last_seq > ledger_.Head().seq) {
+    return Status::Corruption("projection checkpoint " + std::to_string(checkpoint->last_seq) +
+                              " is past the ledger head " + std::to_string(ledger_.Head().seq) +
+                              " in " + ledger_.data_dir() + "; run `waybill rebuild`");
+  }
+  checkpoint_ = *checkpoint;
+  published_checkpoint_ = *checkpoint;
+  for (ViewKind kind : kAllViews) {
+    auto gen = ReadActiveGeneration(ledger_, kind);
+    if (!gen.ok()) return gen.status();
+    generation_[Index(kind)] = *gen;
+  }
+  live_->enabled = {true, true, true};
+  live_->generation = generation_;
+  live_->emit_outbox = true;
+  return Status::Ok();
+}
+
+Checkpoint Projector::checkpoint() const {
+  std::lock_guard<std::mutex> lock(ckpt_mu_);
+  return published_checkpoint_;
+}
+
+Status Projector::LoadViews(Fold& fold, std::span<const Event> events) {
+  std::vector<std::string> shipments;
+  for (const Event& e : events) {
+    if (fold.cache.count(e.shipment_id) != 0) continue;
+    fold.cache.emplace(e.shipment_id, Fold::Entry{});
+    shipments.push_back(e.shipment_id);
+  }
+  if (shipments.empty() || fold.store_empty) return Status::Ok();
+  std::vector<std::string> keys;
+  std::vector<std::pair<std::size_t, ViewKind>> slots;  // shipment index, view
+  for (std::size_t s = 0; s < shipments.size(); ++s) {
+    for (ViewKind kind : kAllViews) {
+      if (!fold.enabled[Index(kind)]) continue;
+      keys.push_back(ViewKey(kind, fold.generation[Index(kind)], shipments[s]));
+      slots.emplace_back(s, kind);
+    }
+  }
+  auto values = ledger_.MultiGetAux(ledger::AuxSpace::kViews, keys);
+  if (!values.ok()) return values.status();
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!(*values)[i]) continue;
+    auto view = DecodeView(slots[i].second, *(*values)[i]);
+    if (!view.ok()) {
+      return Status(view.status().code(),
+                    "shipment " + shipments[slots[i].first] + ": " + view.status().message());
+    }
+    fold.cache[shipments[slots[i].first]].views[Index(slots[i].second)] = std::move(view).value();
+  }
+  return Status::Ok();
+}
+
+Status Projector::FlushFold(Fold& fold, ledger::AuxBatch* batch) {
+  std::string encoded;
+  for (auto& [shipment, entry] : fold.dirty) {
+    for (ViewKind kind : kAllViews) {
+      const std::size_t i = Index(kind);
+      if ((entry->dirty & (1u << i)) == 0) continue;
+      encoded.clear();
+      entry->views[i]->Encode(&encoded);
+      batch->Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
+    }
+    entry->dirty = 0;
+  }
+  fold.dirty.clear();
+  return Status::Ok();
+}
+
+Result<std::size_t> Projector::Step() {
+  std::lock_guard<std::mutex> lock(fold_mu_);
+  const std::uint64_t head = ledger_.Head().seq;
+  if (head <= checkpoint_.last_seq) return std::size_t{0};
+  const std::uint64_t from = checkpoint_.last_seq + 1;
+  const std::uint64_t to = std::min<std::uint64_t>(head, from + options_.batch_events - 1);
+  std::vector<Event> events;
+  events.reserve(to - from + 1);
+  WAYBILL_RETURN_IF_ERROR(ledger_.ReadRange(from, to, [&](const Event& e) {
+    events.push_back(e);
+    return true;
+  }));
+  if (events.empty() || events.back().ledger.seq != to) {
+    return Status::Corruption("the ledger has no events up to " + std::to_string(to) +
+                              " although its head is " + std::to_string(head));
+  }
+  Fold& fold = *live_;
+  Status st = LoadViews(fold, events);
+  if (st.ok()) {
+    for (const Event& e : events) fold.Apply(e);
+  }
+  Checkpoint next = checkpoint_;
+  next.last_seq = to;
+  ledger::AuxBatch batch;
+  if (st.ok()) st = FlushFold(fold, &batch);
+  if (st.ok()) {
+    for (auto& entry : fold.outbox) {
+      batch.Put(ledger::AuxSpace::kOutbox, EncodeU64(next.next_outbox_seq++), std::move(entry));
+    }
+    batch.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
+    st = ledger_.WriteAux(batch);
+  }
+  fold.outbox.clear();
+  if (!st.ok()) {
+    // The cache is ahead of the store now; forget it so the retry starts from the store.
+    fold.Reset();
+    return st;
+  }
+  checkpoint_ = next;
+  {
+    std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
+    published_checkpoint_ = next;
+  }
+  if (fold.cache.size() > options_.cache_shipments) fold.Reset();
+  if (options_.on_commit) options_.on_commit(events);
+  return events.size();
+}
+
+Result<std::uint64_t> Projector::CatchUp() {
+  const std::uint64_t target = ledger_.Head().seq;
+  while (checkpoint().last_seq < target) {
+    auto n = Step();
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+  }
+  return checkpoint().last_seq;
+}
+
+void Projector::Run(std::stop_token stop, const std::function<void(const Status&)>& on_error) {
+  while (!stop.stop_requested()) {
+    auto n = Step();
+    if (!n.ok()) {
+      on_error(n.status());
+      for (int i = 0; i < 10 && !stop.stop_requested(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    if (*n == 0) ledger_.WaitForHeadAfter(checkpoint().last_seq, std::chrono::milliseconds(50));
+  }
+}
+
+Result<std::unique_ptr<ShipmentView>> Projector::ReadView(ViewKind view,
+                                                          std::string_view shipment_id) const {
+  std::shared_lock<std::shared_mutex> lock(gen_mu_);
+  return ReadStoredView(ledger_, view, generation_[Index(view)], shipment_id);
+}
+
+Status Projector::FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to) {
+  if (from > to) return Status::Ok();
+  Status st;
+  std::uint64_t since_flush = 0;
+  Status read = ledger_.ReadRange(from, to, [&](const Event& e) {
+    if (fold.cache.count(e.shipment_id) == 0) {
+      st = LoadViews(fold, std::span<const Event>(&e, 1));
+      if (!st.ok()) return false;
+    }
+    fold.Apply(e);
+    if (++since_flush >= options_.rebuild_batch_events &&
+        fold.cache.size() > options_.cache_shipments) {
+      // Memory bound: park the shadow's state in the store and start a fresh cache.
+      ledger::AuxBatch batch;
+      st = FlushFold(fold, &batch);
+      if (st.ok()) st = ledger_.WriteAux(batch);
+      if (!st.ok()) return false;
+      fold.Reset();
+      fold.store_empty = false;
+      since_flush = 0;
+    }
+    return true;
+  });
+  WAYBILL_RETURN_IF_ERROR(st);
+  return read;
+}
+
+Status Projector::Rebuild(std::span<const ViewKind> views) {
+  std::lock_guard<std::mutex> rebuild_lock(rebuild_mu_);
+  Fold shadow;
+  {
+    std::shared_lock<std::shared_mutex> lock(gen_mu_);
+    shadow.generation = generation_;
+  }
+  ledger::AuxBatch clear;
+  for (ViewKind kind : views) {
+    const std::size_t i = Index(kind);
+    shadow.enabled[i] = true;
+    shadow.generation[i] += 1;
+    // Leftovers of a rebuild that crashed before its swap.
+    clear.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, shadow.generation[i]),
+                      ViewGenerationEnd(kind, UINT32_MAX));
+  }
+  WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(clear));
+  shadow.store_empty = true;
+
+  const std::uint64_t upto = checkpoint().last_seq;
+  WAYBILL_RETURN_IF_ERROR(FoldRange(shadow, 1, upto));
+
+  std::lock_guard<std::mutex> fold_lock(fold_mu_);
+  // What the worker committed while the shadow was being built.
+  WAYBILL_RETURN_IF_ERROR(FoldRange(shadow, upto + 1, checkpoint_.last_seq));
+  ledger::AuxBatch swap;
+  WAYBILL_RETURN_IF_ERROR(FlushFold(shadow, &swap));
+  std::array<std::uint32_t, 3> old_generation{};
+  {
+    std::shared_lock<std::shared_mutex> lock(gen_mu_);
+    old_generation = generation_;
+  }
+  for (ViewKind kind : views) {
+    const std::size_t i = Index(kind);
+    swap.Put(ledger::AuxSpace::kViews, ActiveGenerationKey(kind), EncodeU32(shadow.generation[i]));
+    swap.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, old_generation[i]),
+                     ViewGenerationEnd(kind, old_generation[i]));
+  }
+  std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
+  WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(swap));
+  for (ViewKind kind : views) generation_[Index(kind)] = shadow.generation[Index(kind)];
+  live_->generation = generation_;
+  live_->Reset();
+  return Status::Ok();
+}
+
+Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const ViewKind> views) {
+  std::lock_guard<std::mutex> fold_lock(fold_mu_);
+  auto events = ledger_.ReadShipment(shipment_id);
+  if (!events.ok()) return events.status();
+  ledger::AuxBatch batch;
+  for (ViewKind kind : views) {
+    auto view = MakeView(kind, shipment_id);
+    for (const Event& e : *events) {
+      if (e.ledger.seq <= checkpoint_.last_seq) view->Apply(e);
+    }
+    const std::string key = ViewKey(kind, generation_[Index(kind)], shipment_id);
+    if (view->version() == 0) {
+      batch.Delete(ledger::AuxSpace::kViews, key);
+    } else {
+      std::string encoded;
+      view->Encode(&encoded);
+      batch.Put(ledger::AuxSpace::kViews, key, std::move(encoded));
+    }
+  }
+  WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
+  live_->cache.erase(std::string(shipment_id));
+  return Status::Ok();
+}
+
+Result<Projector::RepublishResult> Projector::Republish(
+    std::uint64_t from, std::uint64_t to, const std::optional<std::string>& shipment_id) {
+  std::lock_guard<std::mutex> fold_lock(fold_mu_);
+  if (from == 0) from = 1;
+  to = std::min(to, checkpoint_.last_seq);
+  RepublishResult result;
+  std::set<std::string> shipments;
+  std::vector<std::string> entries;
+  Checkpoint next = checkpoint_;
+  auto flush = [&]() -> Status {
+    if (entries.empty()) return Status::Ok();
+    ledger::AuxBatch batch;
+    for (auto& entry : entries) {
+      batch.Put(ledger::AuxSpace::kOutbox, EncodeU64(next.next_outbox_seq++), std::move(entry));
+    }
+    entries.clear();
+    batch.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
+    WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
+    checkpoint_ = next;
+    std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
+    published_checkpoint_ = next;
+    return Status::Ok();
+  };
+  constexpr std::size_t kEntriesPerBatch = 4096;
+  Status st;
+  if (from <= to) {
+    auto fold_events = [&](const Event& e) {
+      if (shipment_id && e.shipment_id != *shipment_id) return true;
+      entries.push_back(EncodeOutboxEntry(EventMessage(e)));
+      ++result.events;
+      shipments.insert(e.shipment_id);
+      if (entries.size() >= kEntriesPerBatch) st = flush();
+      return st.ok();
+    };
+    Status read = shipment_id ? Status::Ok() : ledger_.ReadRange(from, to, fold_events);
+    if (shipment_id) {
+      auto events = ledger_.ReadShipment(*shipment_id);
+      if (!events.ok()) return events.status();
+      for (const Event& e : *events) {
+        if (e.ledger.seq >= from && e.ledger.seq <= to && !fold_events(e)) break;
+      }
+    }
+    WAYBILL_RETURN_IF_ERROR(st);
+    WAYBILL_RETURN_IF_ERROR(read);
+  }
+  for (const std::string& shipment : shipments) {
+    for (ViewKind kind : kAllViews) {
+      auto view = ReadStoredView(ledger_, kind, generation_[Index(kind)], shipment);
+      if (!view.ok()) return view.status();
+      if (!*view || (*view)->version() == 0) continue;
+      entries.push_back(EncodeOutboxEntry(ViewMessage(**view)));
+      ++result.views;
+      if (entries.size() >= kEntriesPerBatch) WAYBILL_RETURN_IF_ERROR(flush());
+    }
+  }
+  WAYBILL_RETURN_IF_ERROR(flush());
+  return result;
+}
+
+}  // namespace waybill::projections

@@ -1,0 +1,117 @@
+// The projection worker: folds the ledger into the status, ETA and freight-cost views.
+//
+// A Projector tails the log from its checkpoint. Per batch it folds the events into the
+// views (kept in a bounded cache, loaded from the views family on a miss) and commits, in
+// one WriteBatch (Ledger::WriteAux), the changed views, one outbox entry per new view
+// version and the new checkpoint. A crash at any point therefore neither applies an event
+// twice nor skips one: on restart the worker resumes after the stored checkpoint, with the
+// views exactly as that checkpoint left them.
+//
+// Rebuild folds the whole log into a shadow generation of the views while the worker keeps
+// going, then briefly pauses the worker, folds the events it committed meanwhile, and swaps
+// the generation in one batch. Readers (ReadView) see the old views or the new, never a mix.
+//
+// Thread-safety: Step/Run on one worker thread; Rebuild, RebuildShipment, Republish and
+// ReadView may be called from any other thread concurrently with it.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "projections/outbox.h"
+#include "projections/store_layout.h"
+#include "projections/views.h"
+
+namespace waybill::projections {
+
+struct ProjectorOptions {
+  std::size_t batch_events = 2048;      // events per incremental commit
+  std::size_t cache_shipments = 100000;  // shipments whose views stay in memory
+  std::size_t rebuild_batch_events = 65536;
+  // Called on the worker thread after each commit, with the events just folded.
+  std::function<void(std::span<const Event>)> on_commit;
+};
+
+class Projector {
+ public:
+  // Loads the checkpoint and the active generations. The ledger must be open read-write
+  // and outlive the Projector.
+  [[nodiscard]] static Result<std::unique_ptr<Projector>> Open(ledger::Ledger& ledger,
+                                                               ProjectorOptions options = {});
+  ~Projector();
+
+  // Folds and commits the next batch after the checkpoint. Returns the number of events
+  // folded (0 when caught up). On error nothing of the batch is stored, and the next Step
+  // retries it.
+  [[nodiscard]] Result<std::size_t> Step();
+
+  // Steps until the checkpoint reaches the head as of the call; returns the checkpoint.
+  [[nodiscard]] Result<std::uint64_t> CatchUp();
+
+  // Steps until `stop` is requested, waiting for new events when caught up. Errors are
+  // reported to `on_error` and retried after a pause.
+  void Run(std::stop_token stop, const std::function<void(const Status&)>& on_error);
+
+  Checkpoint checkpoint() const;
+
+  // The stored view of a shipment as of the checkpoint; nullptr when it has none.
+  [[nodiscard]] Result<std::unique_ptr<ShipmentView>> ReadView(ViewKind view,
+                                                               std::string_view shipment_id) const;
+
+  // Drops `views` and refolds them from the log up to the checkpoint into a shadow
+  // generation, then swaps it in atomically. Publishes nothing.
+  [[nodiscard]] Status Rebuild(std::span<const ViewKind> views);
+
+  // Refolds one shipment's `views` from its events up to the checkpoint and replaces them.
+  [[nodiscard]] Status RebuildShipment(std::string_view shipment_id,
+                                       std::span<const ViewKind> views);
+
+  struct RepublishResult {
+    std::uint64_t events = 0;  // event-feed messages queued
+    std::uint64_t views = 0;   // current view messages queued
+  };
+  // Queues again, in the outbox, the event-feed messages of the events in [from, to]
+  // (clamped to the checkpoint; only `shipment_id`'s when given) and the current views of
+  // every shipment those events touch. Message ids are the originals, so JetStream's
+  // duplicate window absorbs re-sends that did arrive.
+  [[nodiscard]] Result<RepublishResult> Republish(std::uint64_t from, std::uint64_t to,
+                                                  const std::optional<std::string>& shipment_id);
+
+ private:
+  using ViewSet = std::array<std::unique_ptr<ShipmentView>, 3>;  // indexed by ViewKind - 1
+  struct Fold;  // one folding pass: which views, which generations, where state lives
+
+  Projector(ledger::Ledger& ledger, ProjectorOptions options);
+  Status Load();
+  Status LoadViews(Fold& fold, std::span<const Event> events);
+  Status FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to);
+  Status FlushFold(Fold& fold, ledger::AuxBatch* batch);
+
+  ledger::Ledger& ledger_;
+  const ProjectorOptions options_;
+
+  // Serialises everything that folds or commits: Step, the end of Rebuild, RebuildShipment,
+  // Republish.
+  mutable std::mutex fold_mu_;
+  Checkpoint checkpoint_;                          // guarded by fold_mu_ (reads: ckpt_mu_)
+  std::unique_ptr<Fold> live_;                     // guarded by fold_mu_
+  mutable std::mutex ckpt_mu_;                     // for checkpoint() readers
+  Checkpoint published_checkpoint_;                // guarded by ckpt_mu_
+  std::mutex rebuild_mu_;                          // one rebuild at a time
+  // Active generation per view. Writers hold fold_mu_ and gen_mu_ exclusively to swap;
+  // ReadView holds gen_mu_ shared so it never reads a generation being deleted.
+  mutable std::shared_mutex gen_mu_;
+  std::array<std::uint32_t, 3> generation_{};  // guarded by gen_mu_
+};
+
+}  // namespace waybill::projections

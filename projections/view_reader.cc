@@ -1,0 +1,108 @@
+#include "projections/view_reader.h"
+
+namespace waybill::projections {
+
+ShipmentView* ShipmentViews::get(ViewKind kind) const {
+  switch (kind) {
+    case ViewKind::kStatus:
+      return status.get();
+    case ViewKind::kEta:
+      return eta.get();
+    case ViewKind::kFreightCost:
+      return freight_cost.get();
+  }
+  return nullptr;
+}
+
+std::string ShipmentViews::ToJson(std::string_view shipment_id) const {
+  return CombinedViewJson(shipment_id, status.get(), eta.get(), freight_cost.get());
+}
+
+namespace {
+
+std::unique_ptr<ShipmentView>& Slot(ShipmentViews& v, ViewKind kind) {
+  switch (kind) {
+    case ViewKind::kStatus:
+      return v.status;
+    case ViewKind::kEta:
+      return v.eta;
+    case ViewKind::kFreightCost:
+      break;
+  }
+  return v.freight_cost;
+}
+
+}  // namespace
+
+Result<Checkpoint> ReadCheckpoint(const ledger::Ledger& ledger) {
+  auto bytes = ledger.GetAux(ledger::AuxSpace::kViews, kCheckpointKey);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == ErrorCode::kNotFound) return Checkpoint{};
+    return bytes.status();
+  }
+  return DecodeCheckpoint(*bytes);
+}
+
+Result<std::uint32_t> ReadActiveGeneration(const ledger::Ledger& ledger, ViewKind view) {
+  auto bytes = ledger.GetAux(ledger::AuxSpace::kViews, ActiveGenerationKey(view));
+  if (!bytes.ok()) {
+    if (bytes.status().code() == ErrorCode::kNotFound) return std::uint32_t{0};
+    return bytes.status();
+  }
+  return DecodeU32(*bytes, "active view generation");
+}
+
+Result<std::unique_ptr<ShipmentView>> ReadStoredView(const ledger::Ledger& ledger, ViewKind view,
+                                                     std::uint32_t generation,
+                                                     std::string_view shipment_id) {
+  auto bytes = ledger.GetAux(ledger::AuxSpace::kViews, ViewKey(view, generation, shipment_id));
+  if (!bytes.ok()) {
+    if (bytes.status().code() == ErrorCode::kNotFound) return std::unique_ptr<ShipmentView>();
+    return bytes.status();
+  }
+  return DecodeView(view, *bytes);
+}
+
+Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger,
+                                       std::string_view shipment_id) {
+  auto checkpoint = ReadCheckpoint(ledger);
+  if (!checkpoint.ok()) return checkpoint.status();
+  ShipmentViews out;
+  for (ViewKind kind : kAllViews) {
+    auto gen = ReadActiveGeneration(ledger, kind);
+    if (!gen.ok()) return gen.status();
+    auto stored = ReadStoredView(ledger, kind, *gen, shipment_id);
+    if (!stored.ok()) return stored.status();
+    Slot(out, kind) = std::move(stored).value();
+  }
+  if (ledger.Head().seq <= checkpoint->last_seq) return out;
+  auto events = ledger.ReadShipment(shipment_id);
+  if (!events.ok()) return events.status();
+  for (const Event& e : *events) {
+    if (e.ledger.seq <= checkpoint->last_seq) continue;
+    for (ViewKind kind : kAllViews) {
+      auto& slot = Slot(out, kind);
+      if (!slot) slot = MakeView(kind, shipment_id);
+      slot->Apply(e);
+    }
+  }
+  return out;
+}
+
+Result<ShipmentViews> FoldShipment(const ledger::Ledger& ledger, std::string_view shipment_id,
+                                   const std::function<bool(const Event&)>& include) {
+  auto events = ledger.ReadShipment(shipment_id);
+  if (!events.ok()) return events.status();
+  ShipmentViews out;
+  for (const Event& e : *events) {
+    if (!include(e)) continue;
+    for (ViewKind kind : kAllViews) {
+      auto& slot = Slot(out, kind);
+      if (!slot) slot = MakeView(kind, shipment_id);
+      slot->Apply(e);
+    }
+  }
+  return out;
+}
+
+}  // namespace waybill::projections

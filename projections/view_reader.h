@@ -1,0 +1,51 @@
+// Reading views back: from the views family (stored state), and folded from the log for
+// as-of queries. Works on a ledger open read-only (a RocksDB secondary), so auditors and
+// `waybill view` read while `waybill serve` writes.
+// Thread-safety: any thread; the ledger must outlive the calls.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "ledger/ledger.h"
+#include "projections/store_layout.h"
+#include "projections/views.h"
+
+namespace waybill::projections {
+
+// The three views of one shipment (any of them null when it has none).
+struct ShipmentViews {
+  std::unique_ptr<ShipmentView> status, eta, freight_cost;
+  ShipmentView* get(ViewKind kind) const;
+  bool empty() const { return !status && !eta && !freight_cost; }
+  std::string ToJson(std::string_view shipment_id) const;  // CombinedViewJson
+};
+
+// The stored checkpoint (a zero checkpoint when the worker never ran).
+[[nodiscard]] Result<Checkpoint> ReadCheckpoint(const ledger::Ledger& ledger);
+
+// The active generation of `view`.
+[[nodiscard]] Result<std::uint32_t> ReadActiveGeneration(const ledger::Ledger& ledger,
+                                                         ViewKind view);
+
+// The stored view of `shipment_id` in `generation`; nullptr when it has none.
+[[nodiscard]] Result<std::unique_ptr<ShipmentView>> ReadStoredView(const ledger::Ledger& ledger,
+                                                                   ViewKind view,
+                                                                   std::uint32_t generation,
+                                                                   std::string_view shipment_id);
+
+// The views of a shipment as of the whole log: the stored views, plus the shipment's events
+// the worker has not folded yet (past the checkpoint) folded on top in memory. Versions are
+// then those the worker will store. Empty when the shipment has no events.
+[[nodiscard]] Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger,
+                                                     std::string_view shipment_id);
+
+// The views folded from the shipment's events that pass `include` (in sequence order),
+// from scratch: what as-of queries and tests use.
+[[nodiscard]] Result<ShipmentViews> FoldShipment(
+    const ledger::Ledger& ledger, std::string_view shipment_id,
+    const std::function<bool(const Event&)>& include);
+
+}  // namespace waybill::projections

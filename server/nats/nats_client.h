@@ -1,0 +1,244 @@
+// A small RAII wrapper over NATS.c (libnats 3.4): one connection, its JetStream context,
+// streams, ordered pipelined JetStream publishing, durable pull consumers and core
+// subscriptions. It hides NATS.c's ownership rules (who destroys which natsMsg, which objects
+// must outlive which) behind C++ objects and turns every NATS.c error into a Status whose message
+// names the operation, the URL/stream/subject, natsStatus_GetText and nats_GetLastError.
+//
+// Lifetimes: NatsClient, PullConsumer, Subscription and InMessage share ownership of the
+// underlying connection, so any of them may outlive the others; the connection closes when the
+// last one is gone. An InMessage from a PullConsumer keeps that consumer's NATS.c subscription
+// alive, because NATS.c acks through it.
+//
+// Error codes: Status has no "unavailable" code, so "not connected", timeouts and server-side
+// JetStream errors are kIoError; a bad URL or argument is kInvalidArgument; a missing stream is
+// kNotFound where noted. Calls that need the server fail at once with kIoError ("not connected
+// to NATS at <url>") while the connection is down, instead of waiting out a timeout; NATS.c
+// reconnects in the background, so callers retry with a back-off.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "schemas/result.h"
+
+struct __natsMsg;  // natsMsg from <nats/nats.h>; kept out of this header on purpose.
+
+namespace waybill::nats {
+
+namespace internal {
+struct Conn;
+struct PullSub;
+struct CoreSub;
+struct MsgAccess;
+}  // namespace internal
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct NatsOptions {
+  // One URL ("nats://host:port") or a comma-separated list of them. Schemes: nats, tls.
+  std::string url;
+  std::string name = "waybill";  // connection name shown by the server's monitoring
+  int connect_timeout_ms = 2000;
+  // Reconnects are unlimited: Waybill must ride out any NATS outage by itself.
+  int reconnect_wait_ms = 500;
+  // Called with false on disconnect and true on (re)connect, from NATS.c's callback thread; it
+  // must be quick and must not destroy the client. Also called with false while the client is
+  // being destroyed if it was connected.
+  std::function<void(bool connected)> on_state_change;
+};
+
+// A received message. Move-only; owns its natsMsg, which it destroys.
+// Thread-safety: one InMessage may be used by one thread at a time; different InMessages
+// (even from the same consumer) may be acked concurrently from different threads.
+class InMessage {
+ public:
+  InMessage() = default;
+  ~InMessage();
+  InMessage(InMessage&& other) noexcept;
+  InMessage& operator=(InMessage&& other) noexcept;
+  InMessage(const InMessage&) = delete;
+  InMessage& operator=(const InMessage&) = delete;
+
+  std::string subject;
+  std::string reply;  // core messages only (request/reply); empty for JetStream deliveries
+  std::string payload;
+  std::map<std::string, std::string> headers;  // first value per key, keys as sent
+  uint64_t stream_seq = 0;                     // JetStream deliveries only, else 0
+  uint64_t delivered_count = 0;                // 1 on first delivery; JetStream only
+
+  // True for messages from a PullConsumer, which are the only ones that can be acked.
+  bool ackable() const { return msg_ != nullptr && ackable_; }
+
+  // Acks and waits for the server's confirmation (AckSync), so after an ok return the
+  // server will not redeliver the message. Acking twice is ok (the second is a no-op).
+  Status Ack();
+  // Negative ack: asks the server to redeliver, after delay_ms if > 0.
+  Status Nak(int delay_ms = 0);
+  // Tells the server the message is still being worked on, resetting its ack_wait timer.
+  Status InProgress();
+
+ private:
+  friend struct internal::MsgAccess;
+  // Copies the fields out of `msg` and takes ownership of it. `keepalive` keeps the
+  // subscription (and connection) that NATS.c needs for acks alive.
+  InMessage(__natsMsg* msg, std::shared_ptr<void> keepalive, bool ackable);
+  void Reset();
+
+  __natsMsg* msg_ = nullptr;
+  std::shared_ptr<void> keepalive_;
+  bool ackable_ = false;
+};
+
+// A durable JetStream pull consumer bound to one stream. Destroying it does not delete the
+// server-side consumer: a new PullConsumer with the same durable resumes where it left off,
+// and unacked messages are redelivered after ack_wait.
+// Thread-safety: Fetch must not be called concurrently on the same PullConsumer; messages it
+// returned may be acked from any thread.
+class PullConsumer {
+ public:
+  ~PullConsumer();
+  PullConsumer(const PullConsumer&) = delete;
+  PullConsumer& operator=(const PullConsumer&) = delete;
+
+  // Fetches up to `max` (>= 1) messages, waiting up to timeout_ms for the first. Returns an
+  // empty vector when nothing arrived in time (not an error). Returns kIoError at once, without
+  // waiting, when the connection is down: callers should back off before retrying.
+  Result<std::vector<InMessage>> Fetch(int max, int timeout_ms);
+
+  const std::string& stream() const;
+  const std::string& durable() const;
+
+ private:
+  friend class NatsClient;
+  explicit PullConsumer(std::shared_ptr<internal::PullSub> sub);
+  std::shared_ptr<internal::PullSub> sub_;
+};
+
+// A core NATS subscription with a callback. Destroying it unsubscribes and waits until a
+// callback in progress has returned, so `fn` may reference objects that outlive the
+// Subscription. Do not destroy it from inside its own callback (that would deadlock).
+class Subscription {
+ public:
+  ~Subscription();
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+ private:
+  friend class NatsClient;
+  explicit Subscription(std::shared_ptr<internal::CoreSub> sub);
+  std::shared_ptr<internal::CoreSub> sub_;
+};
+
+class NatsClient {
+ public:
+  // The brief's nested spellings (NatsClient::PullConsumer, ...) also work.
+  using PullConsumer = ::waybill::nats::PullConsumer;
+  using InMessage = ::waybill::nats::InMessage;
+  using Subscription = ::waybill::nats::Subscription;
+
+  // Connects to opts.url. The connection retries forever, including the first attempt: if the
+  // server is down, Connect still succeeds and connected() turns true once the server is up
+  // (on_state_change(true) is called then). Errors: kInvalidArgument for an empty or malformed
+  // URL; kIoError if NATS.c fails otherwise (e.g. out of memory, TLS setup).
+  // Thread-safety: may be called from any thread.
+  static Result<std::unique_ptr<NatsClient>> Connect(const NatsOptions& opts);
+
+  // Closes the connection once no PullConsumer/Subscription/InMessage still uses it.
+  ~NatsClient();
+  NatsClient(const NatsClient&) = delete;
+  NatsClient& operator=(const NatsClient&) = delete;
+
+  // Everything below is safe to call concurrently from any thread (PublishOrdered calls are
+  // serialized internally).
+
+  const std::string& url() const;
+  // True if the connection is currently up (not connecting/reconnecting/closed).
+  bool connected() const;
+
+  struct StreamSpec {
+    std::string name;
+    std::vector<std::string> subjects;
+    int64_t max_msgs_per_subject = -1;  // -1: unlimited
+    int64_t max_age_seconds = 0;        // 0: unlimited
+    int64_t duplicate_window_seconds = 120;
+  };
+  // Creates the stream (file storage) if missing, or updates it if its subjects or limits differ
+  // from `spec`; a no-op if it already matches. Errors name the stream; kIoError on timeouts
+  // (5 s per JetStream API request) and server rejections (e.g. overlapping subjects).
+  Status EnsureStream(const StreamSpec& spec);
+
+  // The stream's current configuration (in StreamSpec terms) and contents.
+  struct StreamInfo {
+    StreamSpec spec;
+    uint64_t messages = 0;
+    uint64_t first_seq = 0;
+    uint64_t last_seq = 0;
+  };
+  // kNotFound if the stream does not exist.
+  Result<StreamInfo> GetStreamInfo(const std::string& stream);
+
+  struct OutMessage {
+    std::string subject;
+    std::string payload;
+    std::string msg_id;  // Nats-Msg-Id for JetStream de-duplication; empty for none
+    Headers headers;
+  };
+  // Publishes `msgs` in order to JetStream, pipelined (up to 1024 unacknowledged at a time), and
+  // waits up to timeout_ms in total for their acks. Returns the length of the acked prefix: k
+  // means msgs[0..k) are stored and msgs[k] is not known to be, even if later ones were acked,
+  // so the caller resends from k (with the same msg ids, so that JetStream drops copies of
+  // anything that did land). A duplicate reported by JetStream counts as acked.
+  // Returns an error instead of 0 when nothing was acked (and msgs is non-empty): kIoError
+  // immediately if the connection is down, or after timeout_ms if acks did not come. When the
+  // prefix is short but non-zero and `why_short` is non-null, *why_short receives the reason.
+  // Caveat: a message after the prefix may still reach the stream later (it may sit in NATS.c's
+  // reconnect buffer), which is why msg ids matter. Pipelining also means that if msgs[k] fails
+  // alone, msgs[k+1..] may be stored before the resent msgs[k].
+  Result<size_t> PublishOrdered(const std::vector<OutMessage>& msgs, int timeout_ms,
+                                Status* why_short = nullptr);
+
+  // Core NATS publish (no JetStream, no ack): for tests and tools. Buffered by NATS.c; an ok
+  // return means queued, not delivered. kIoError if the connection is closed or the reconnect
+  // buffer is full.
+  Status Publish(const std::string& subject, std::string_view payload, const Headers& headers = {});
+
+  // Binds to (creating if missing) the durable pull consumer `durable` on `stream` with
+  // AckExplicit, the given filter subject, ack_wait and MaxAckPending 10000. If the consumer
+  // exists with a different filter or ack_wait it is updated (the server may refuse some
+  // changes; the error says so). `durable` must not contain '.', '*', '>' or spaces.
+  Result<std::unique_ptr<PullConsumer>> MakePullConsumer(const std::string& stream,
+                                                         const std::string& durable,
+                                                         const std::string& filter_subject,
+                                                         int ack_wait_seconds);
+
+  // Reads up to `max` messages of `stream` matching `filter_subject` (empty: all), starting at
+  // stream sequence start_seq (>= 1), through a temporary ephemeral consumer that is deleted
+  // afterwards. Stops at `max`, when the stream has no more, or at timeout_ms. The messages are
+  // not ackable. Meant for tests, tools and replays of small ranges.
+  Result<std::vector<InMessage>> ReadStream(const std::string& stream,
+                                            const std::string& filter_subject, uint64_t start_seq,
+                                            int max, int timeout_ms);
+
+  // Subscribes (core NATS) to a subject or pattern; `fn` runs on a NATS.c thread, one message
+  // at a time per Subscription, in arrival order. Messages published while disconnected are not
+  // seen (core NATS has no persistence); use a JetStream consumer when that matters. `fn` must
+  // not throw: it is called from C code, so an exception terminates the process.
+  Result<std::unique_ptr<Subscription>> Subscribe(const std::string& subject,
+                                                  std::function<void(InMessage)> fn);
+
+  // Waits until everything published so far reached the server (a PING/PONG round trip).
+  Status Flush(int timeout_ms);
+
+ private:
+  explicit NatsClient(std::shared_ptr<internal::Conn> conn);
+  std::shared_ptr<internal::Conn> conn_;
+};
+
+}  // namespace waybill::nats

@@ -1,0 +1,105 @@
+#include "server/nats_intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "ingest/append_pipeline.h"
+#include "ingest/message_intake.h"
+
+namespace waybill::server {
+namespace {
+
+// Sleeps up to `d`, returning early when stop is requested.
+void Pause(const std::stop_token& stop, std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+std::string FormatOfSubject(std::string_view subject) {
+  const auto dot = subject.rfind('.');
+  return std::string(dot == std::string_view::npos ? subject : subject.substr(dot + 1));
+}
+
+NatsIntake::NatsIntake(nats::NatsClient& client, ledger::Ledger& ledger,
+                       const ingest::IntakeConfig& config, NatsIntakeOptions options)
+    : client_(client), ledger_(ledger), config_(config), options_(std::move(options)) {}
+
+void NatsIntake::Run(std::stop_token stop) {
+  ingest::MessageIntake intake(config_);
+  std::unique_ptr<nats::PullConsumer> consumer;
+  bool reported = false;  // an outage is logged once, and its end once
+  auto report = [&](const Status& st) {
+    if (!reported) spdlog::warn("NATS intake waiting: {}", st.ToString());
+    reported = true;
+  };
+  while (!stop.stop_requested()) {
+    if (!consumer) {
+      Status st = client_.EnsureStream({options_.stream, {options_.subjects}, -1, 0, 120});
+      if (st.ok()) {
+        auto made = client_.MakePullConsumer(options_.stream, options_.durable, options_.subjects,
+                                             options_.ack_wait_seconds);
+        if (made.ok()) {
+          consumer = std::move(made).value();
+        } else {
+          st = made.status();
+        }
+      }
+      if (!consumer) {
+        report(st);
+        Pause(stop, std::chrono::milliseconds(500));
+        continue;
+      }
+    }
+    auto fetched = consumer->Fetch(options_.batch, 500);
+    if (!fetched.ok()) {
+      report(fetched.status());
+      Pause(stop, std::chrono::milliseconds(500));
+      continue;
+    }
+    if (reported) spdlog::info("NATS intake: receiving from {} again", options_.stream);
+    reported = false;
+    if (fetched->empty()) continue;
+
+    ingest::AppendPipeline pipeline(ledger_);
+    for (const auto& m : *fetched) {
+      ingest::MessageOrigin origin;
+      origin.origin = m.subject;
+      origin.principal = "nats";
+      if (auto it = m.headers.find(kPartnerHeader); it != m.headers.end() && !it->second.empty()) {
+        origin.partner = it->second;
+      }
+      intake.Submit(FormatOfSubject(m.subject), m.payload, origin, pipeline);
+    }
+    auto summary = pipeline.Finish();
+    if (!summary.ok()) {
+      // Nothing is acked: NATS redelivers the batch, and what did land is deduplicated.
+      spdlog::error("NATS intake: appending {} messages failed, they will be redelivered: {}",
+                    fetched->size(), summary.status().ToString());
+      for (auto& m : *fetched) m.Nak(1000).IgnoreError();
+      Pause(stop, std::chrono::milliseconds(500));
+      continue;
+    }
+    for (const auto& r : summary->rejects) {
+      spdlog::warn("NATS intake: {} rejected (dead letter {}): {}", r.origin, r.dead_letter_id,
+                   r.reason);
+    }
+    for (auto& m : *fetched) {
+      Status st = m.Ack();
+      if (!st.ok()) {
+        // Durable already; a redelivery will be recognised as a duplicate.
+        spdlog::warn("NATS intake: ack failed (the message will be redelivered and absorbed "
+                     "as a duplicate): {}",
+                     st.ToString());
+      } else {
+        acked_.fetch_add(1);
+      }
+    }
+  }
+}
+
+}  // namespace waybill::server
