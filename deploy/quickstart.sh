@@ -70,7 +70,7 @@ for _ in $(seq 100); do
   if [[ "$STATS" != *'"head_seq":0,'* && "$STATS" == *'"lag_events":0,'* ]]; then break; fi
   sleep 0.1
 done
-for shipment in SHP-1001 SHP-1002 SHP-1003; do
+for shipment in SHP-1001 SHP-2002 SHP-3003; do
   echo "== views of $shipment"
   "$WAYBILL" view --data-dir "$DATA_DIR" "$shipment"
 done

@@ -114,6 +114,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   });
 
   std::unique_ptr<nats::NatsClient> client;
+  auto closing = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<NatsSink> sink;
   std::unique_ptr<projections::Publisher> views_publisher, feed_publisher;
   std::unique_ptr<NatsIntake> nats_intake;
@@ -122,7 +123,8 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     nats::NatsOptions nopts;
     nopts.url = options.nats_url;
     nopts.name = "waybill serve " + options.data_dir;
-    nopts.on_state_change = [url = options.nats_url](bool up) {
+    nopts.on_state_change = [url = options.nats_url, closing](bool up) {
+      if (closing->load()) return;  // our own close at shutdown is no outage
       if (up) {
         spdlog::info("NATS {} connected", url);
       } else {
@@ -234,6 +236,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     }
   }
   control->reset();
+  closing->store(true);
   spdlog::info("waybill serve: stopped; projection checkpoint {}",
                (*projector)->checkpoint().last_seq);
   return final_status;
