@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "projections/store_layout.h"
@@ -17,15 +18,30 @@ namespace waybill::projections::testing {
 // estimates and charges (quotes, invoices with corrections), in random order.
 class EventGenerator {
  public:
-  explicit EventGenerator(std::uint32_t seed, int shipments = 50)
-      : rng_(seed), shipments_(shipments) {}
+  // `late_fraction` < 0: event times uniformly random over ten days (every arrival order,
+  // the worst case for sorted folds). Otherwise each shipment's events move forward in
+  // time, as carriers report them, and that fraction arrives late (up to a day earlier
+  // than the shipment's previous event), as real feeds do.
+  explicit EventGenerator(std::uint32_t seed, int shipments = 50, double late_fraction = -1)
+      : rng_(seed), shipments_(shipments), late_fraction_(late_fraction) {
+    if (late_fraction_ >= 0) clock_.assign(static_cast<std::size_t>(shipments), kBase);
+  }
 
   Event Next() {
     Event e;
     const int s = Pick(shipments_);
     e.shipment_id = "SHP-" + std::to_string(s);
     e.event_id = "gen-" + std::to_string(counter_++) + "-" + std::to_string(rng_());
-    e.occurred_at = kBase + static_cast<UnixNanos>(Pick(10 * 24 * 3600)) * 1'000'000'000;
+    if (late_fraction_ < 0) {
+      e.occurred_at = kBase + static_cast<UnixNanos>(Pick(10 * 24 * 3600)) * 1'000'000'000;
+    } else {
+      UnixNanos& clock = clock_[static_cast<std::size_t>(s)];
+      clock += static_cast<UnixNanos>(600 + Pick(6 * 3600)) * 1'000'000'000;
+      e.occurred_at = clock;
+      if (static_cast<double>(rng_() % 10000) < late_fraction_ * 10000) {
+        e.occurred_at -= static_cast<UnixNanos>(1 + Pick(24 * 3600)) * 1'000'000'000;
+      }
+    }
     e.source.format = "canonical";
     switch (Pick(6)) {
       case 0: {  // ERP order
@@ -94,6 +110,8 @@ class EventGenerator {
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint32_t>(n)); }
   std::mt19937 rng_;
   int shipments_;
+  double late_fraction_;
+  std::vector<UnixNanos> clock_;  // per shipment, when late_fraction_ >= 0
   std::uint64_t counter_ = 0;
 };
 

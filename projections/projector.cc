@@ -26,9 +26,17 @@ struct Projector::Fold {
   // True while the target generations are known to be empty in the store (a fresh shadow
   // before its first flush): a cache miss is then a new shipment, no read needed.
   bool store_empty = false;
+  // A rebuild folds the shipments in `partitions` disjoint sets on as many threads; this
+  // fold takes those whose hash falls in `partition`.
+  std::size_t partitions = 1;
+  std::size_t partition = 0;
   std::unordered_map<std::string, Entry> cache;
   std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
   std::vector<std::string> outbox;                            // encoded, in order
+
+  bool Owns(const std::string& shipment_id) const {
+    return partitions == 1 || std::hash<std::string>{}(shipment_id) % partitions == partition;
+  }
 
   void Reset() {
     cache.clear();
@@ -37,8 +45,8 @@ struct Projector::Fold {
   }
 
   // Folds `e` into its (loaded) entry.
-  void Apply(const Event& e) {
-    auto it = cache.find(e.shipment_id);
+  void Apply(const Event& e) { Apply(e, cache.find(e.shipment_id)); }
+  void Apply(const Event& e, std::unordered_map<std::string, Entry>::iterator it) {
     Entry& entry = it->second;
     const bool was_clean = entry.dirty == 0;
     for (ViewKind kind : kAllViews) {
@@ -227,17 +235,18 @@ Status Projector::FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to) {
   Status st;
   std::uint64_t since_flush = 0;
   Status read = ledger_.ReadRange(from, to, [&](const Event& e) {
-    if (fold.cache.count(e.shipment_id) == 0) {
+    if (!fold.Owns(e.shipment_id)) return true;
+    auto it = fold.cache.find(e.shipment_id);
+    if (it == fold.cache.end()) {
       st = LoadViews(fold, std::span<const Event>(&e, 1));
       if (!st.ok()) return false;
+      it = fold.cache.find(e.shipment_id);
     }
-    fold.Apply(e);
+    fold.Apply(e, it);
     if (++since_flush >= options_.rebuild_batch_events &&
         fold.cache.size() > options_.cache_shipments) {
       // Memory bound: park the shadow's state in the store and start a fresh cache.
-      ledger::AuxBatch batch;
-      st = FlushFold(fold, &batch);
-      if (st.ok()) st = ledger_.WriteAux(batch);
+      st = FlushShadow(fold);
       if (!st.ok()) return false;
       fold.Reset();
       fold.store_empty = false;
@@ -251,48 +260,103 @@ Status Projector::FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to) {
 
 Status Projector::Rebuild(std::span<const ViewKind> views) {
   std::lock_guard<std::mutex> rebuild_lock(rebuild_mu_);
-  Fold shadow;
+  std::array<std::uint32_t, 3> generation{};
   {
     std::shared_lock<std::shared_mutex> lock(gen_mu_);
-    shadow.generation = generation_;
+    generation = generation_;
   }
+  std::array<bool, 3> enabled{};
   ledger::AuxBatch clear;
   for (ViewKind kind : views) {
     const std::size_t i = Index(kind);
-    shadow.enabled[i] = true;
-    shadow.generation[i] += 1;
+    if (enabled[i]) continue;
+    enabled[i] = true;
+    generation[i] += 1;
     // Leftovers of a rebuild that crashed before its swap.
-    clear.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, shadow.generation[i]),
+    clear.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, generation[i]),
                       ViewGenerationEnd(kind, UINT32_MAX));
   }
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(clear));
-  shadow.store_empty = true;
 
+  // The bulk of the work, beside the live worker: fold the log up to its checkpoint into
+  // the shadow generations, one partition of the shipments per thread, and store them.
+  const std::size_t partitions = std::max<std::size_t>(1, options_.rebuild_threads);
+  std::vector<std::unique_ptr<Fold>> shadows;
+  for (std::size_t p = 0; p < partitions; ++p) {
+    auto f = std::make_unique<Fold>();
+    f->enabled = enabled;
+    f->generation = generation;
+    f->store_empty = true;
+    f->partitions = partitions;
+    f->partition = p;
+    shadows.push_back(std::move(f));
+  }
   const std::uint64_t upto = checkpoint().last_seq;
-  WAYBILL_RETURN_IF_ERROR(FoldRange(shadow, 1, upto));
-
-  std::lock_guard<std::mutex> fold_lock(fold_mu_);
-  // What the worker committed while the shadow was being built.
-  WAYBILL_RETURN_IF_ERROR(FoldRange(shadow, upto + 1, checkpoint_.last_seq));
-  ledger::AuxBatch swap;
-  WAYBILL_RETURN_IF_ERROR(FlushFold(shadow, &swap));
-  std::array<std::uint32_t, 3> old_generation{};
+  std::vector<Status> results(partitions);
   {
-    std::shared_lock<std::shared_mutex> lock(gen_mu_);
-    old_generation = generation_;
+    std::vector<std::thread> threads;
+    for (std::size_t p = 1; p < partitions; ++p) {
+      threads.emplace_back([&, p] { results[p] = FoldRange(*shadows[p], 1, upto); });
+    }
+    results[0] = FoldRange(*shadows[0], 1, upto);
+    for (auto& t : threads) t.join();
   }
-  for (ViewKind kind : views) {
-    const std::size_t i = Index(kind);
-    swap.Put(ledger::AuxSpace::kViews, ActiveGenerationKey(kind), EncodeU32(shadow.generation[i]));
-    swap.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, old_generation[i]),
-                     ViewGenerationEnd(kind, old_generation[i]));
+  for (const Status& st : results) WAYBILL_RETURN_IF_ERROR(st);
+  for (auto& shadow : shadows) WAYBILL_RETURN_IF_ERROR(FlushShadow(*shadow));
+
+  {
+    std::lock_guard<std::mutex> fold_lock(fold_mu_);
+    // What the worker committed while the shadow was being built: usually a few batches.
+    ledger::AuxBatch swap;
+    for (auto& shadow : shadows) {
+      WAYBILL_RETURN_IF_ERROR(FoldRange(*shadow, upto + 1, checkpoint_.last_seq));
+      WAYBILL_RETURN_IF_ERROR(FlushFold(*shadow, &swap));
+    }
+    std::array<std::uint32_t, 3> old_generation{};
+    {
+      std::shared_lock<std::shared_mutex> lock(gen_mu_);
+      old_generation = generation_;
+    }
+    for (ViewKind kind : kAllViews) {
+      const std::size_t i = Index(kind);
+      if (!enabled[i]) continue;
+      swap.Put(ledger::AuxSpace::kViews, ActiveGenerationKey(kind), EncodeU32(generation[i]));
+      swap.DeleteRange(ledger::AuxSpace::kViews, ViewGenerationBegin(kind, old_generation[i]),
+                       ViewGenerationEnd(kind, old_generation[i]));
+    }
+    std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
+    WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(swap));
+    for (ViewKind kind : kAllViews) {
+      if (enabled[Index(kind)]) generation_[Index(kind)] = generation[Index(kind)];
+    }
+    live_->generation = generation_;
+    live_->Reset();
   }
-  std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
-  WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(swap));
-  for (ViewKind kind : views) generation_[Index(kind)] = shadow.generation[Index(kind)];
-  live_->generation = generation_;
-  live_->Reset();
+  // The shadows' memory is released here, after the worker is running again.
   return Status::Ok();
+}
+
+Status Projector::FlushShadow(Fold& fold) {
+  // In pieces: one huge batch would hold every encoded view in memory twice.
+  constexpr std::size_t kViewsPerBatch = 8192;
+  ledger::AuxBatch batch;
+  std::string encoded;
+  for (auto& [shipment, entry] : fold.dirty) {
+    for (ViewKind kind : kAllViews) {
+      const std::size_t i = Index(kind);
+      if ((entry->dirty & (1u << i)) == 0) continue;
+      encoded.clear();
+      entry->views[i]->Encode(&encoded);
+      batch.Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
+    }
+    entry->dirty = 0;
+    if (batch.size() >= kViewsPerBatch) {
+      WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
+      batch = ledger::AuxBatch();
+    }
+  }
+  fold.dirty.clear();
+  return ledger_.WriteAux(batch);
 }
 
 Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const ViewKind> views) {

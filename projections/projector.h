@@ -38,6 +38,9 @@ struct ProjectorOptions {
   std::size_t batch_events = 2048;      // events per incremental commit
   std::size_t cache_shipments = 100000;  // shipments whose views stay in memory
   std::size_t rebuild_batch_events = 65536;
+  // Threads a full rebuild folds on, each over its own share of the shipments (each reads
+  // the whole log; decoding is cheap next to folding).
+  std::size_t rebuild_threads = 2;
   // Called on the worker thread after each commit, with the events just folded.
   std::function<void(std::span<const Event>)> on_commit;
 };
@@ -96,6 +99,7 @@ class Projector {
   Status LoadViews(Fold& fold, std::span<const Event> events);
   Status FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to);
   Status FlushFold(Fold& fold, ledger::AuxBatch* batch);
+  Status FlushShadow(Fold& fold);  // writes a shadow fold's dirty views in several batches
 
   ledger::Ledger& ledger_;
   const ProjectorOptions options_;
