@@ -293,16 +293,17 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
   }
   const std::uint64_t upto = checkpoint().last_seq;
   std::vector<Status> results(partitions);
+  auto build = [&](std::size_t p) {
+    results[p] = FoldRange(*shadows[p], 1, upto);
+    if (results[p].ok()) results[p] = FlushShadow(*shadows[p]);
+  };
   {
     std::vector<std::thread> threads;
-    for (std::size_t p = 1; p < partitions; ++p) {
-      threads.emplace_back([&, p] { results[p] = FoldRange(*shadows[p], 1, upto); });
-    }
-    results[0] = FoldRange(*shadows[0], 1, upto);
+    for (std::size_t p = 1; p < partitions; ++p) threads.emplace_back(build, p);
+    build(0);
     for (auto& t : threads) t.join();
   }
   for (const Status& st : results) WAYBILL_RETURN_IF_ERROR(st);
-  for (auto& shadow : shadows) WAYBILL_RETURN_IF_ERROR(FlushShadow(*shadow));
 
   {
     std::lock_guard<std::mutex> fold_lock(fold_mu_);
