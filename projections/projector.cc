@@ -137,6 +137,10 @@ Status Projector::LoadViews(Fold& fold, std::span<const Event> events) {
 }
 
 Status Projector::FlushFold(Fold& fold, ledger::AuxBatch* batch) {
+  return FlushDirty(fold, batch, SIZE_MAX);
+}
+
+Status Projector::FlushDirty(Fold& fold, ledger::AuxBatch* batch, std::size_t write_every) {
   std::string encoded;
   for (auto& [shipment, entry] : fold.dirty) {
     for (ViewKind kind : kAllViews) {
@@ -147,6 +151,10 @@ Status Projector::FlushFold(Fold& fold, ledger::AuxBatch* batch) {
       batch->Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
     }
     entry->dirty = 0;
+    if (batch->size() >= write_every) {
+      WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(*batch));
+      *batch = ledger::AuxBatch();
+    }
   }
   fold.dirty.clear();
   return Status::Ok();
@@ -341,22 +349,7 @@ Status Projector::FlushShadow(Fold& fold) {
   // In pieces: one huge batch would hold every encoded view in memory twice.
   constexpr std::size_t kViewsPerBatch = 8192;
   ledger::AuxBatch batch;
-  std::string encoded;
-  for (auto& [shipment, entry] : fold.dirty) {
-    for (ViewKind kind : kAllViews) {
-      const std::size_t i = Index(kind);
-      if ((entry->dirty & (1u << i)) == 0) continue;
-      encoded.clear();
-      entry->views[i]->Encode(&encoded);
-      batch.Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
-    }
-    entry->dirty = 0;
-    if (batch.size() >= kViewsPerBatch) {
-      WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
-      batch = ledger::AuxBatch();
-    }
-  }
-  fold.dirty.clear();
+  WAYBILL_RETURN_IF_ERROR(FlushDirty(fold, &batch, kViewsPerBatch));
   return ledger_.WriteAux(batch);
 }
 

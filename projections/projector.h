@@ -98,8 +98,12 @@ class Projector {
   Status Load();
   Status LoadViews(Fold& fold, std::span<const Event> events);
   Status FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to);
+  // Puts the fold's changed views into `batch` (FlushFold), writing and restarting the batch
+  // every `write_every` views (FlushDirty), or in batches of its own (FlushShadow: a rebuild's
+  // shadow, which nobody reads until the swap).
   Status FlushFold(Fold& fold, ledger::AuxBatch* batch);
-  Status FlushShadow(Fold& fold);  // writes a shadow fold's dirty views in several batches
+  Status FlushDirty(Fold& fold, ledger::AuxBatch* batch, std::size_t write_every);
+  Status FlushShadow(Fold& fold);
 
   ledger::Ledger& ledger_;
   const ProjectorOptions options_;
