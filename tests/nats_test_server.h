@@ -12,11 +12,11 @@
 // gets PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits).
 #pragma once
 
+#include "tests/child_process.h"
+
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -59,31 +59,9 @@ class NatsTestServer {
   // after the port opens before it answers API requests; clients should retry briefly.
   void Start() {
     if (pid_ > 0) throw std::runtime_error("NatsTestServer::Start: already running");
-    const std::string log = log_path();
-    const std::string port = std::to_string(port_);
-    const std::string store = dir_.path();
-    std::vector<std::string> args = {binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", store};
-    // Everything the child needs is prepared before fork(): after fork in a multi-threaded
-    // process (NATS.c runs threads) only async-signal-safe calls are allowed.
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      // Kill the server if the test process dies, so a crashed test leaves no server behind.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pid_ = pid;
+    pid_ = SpawnWithLog(
+        {binary_, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_.path()},
+        log_path());
     WaitUntilListening();
   }
 

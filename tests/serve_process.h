@@ -12,6 +12,8 @@
 // Thread-safety: none; drive one instance from the thread that constructed it.
 #pragma once
 
+#include "tests/child_process.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -125,27 +127,9 @@ class ServeProcess {
     if (pid_ > 0) throw std::runtime_error("ServeProcess::Start: already running");
     std::vector<std::string> all = {WAYBILL_CLI_PATH, "serve", "--data-dir", data_dir_};
     all.insert(all.end(), args_.begin(), args_.end());
-    std::vector<char*> argv;
-    for (std::string& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
     struct stat st {};
     log_offset_ = stat(log_path_.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
-    const std::string log = log_path_;
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pid_ = pid;
+    pid_ = SpawnWithLog(std::move(all), log_path_);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       int wstatus = 0;
