@@ -4,26 +4,23 @@
 
 #include <string>
 
+#include "projections/view_test_util.h"
 #include "projections/view_json.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
 namespace {
 
-UnixNanos T(const char* rfc3339) { return ParseRfc3339(rfc3339).value().utc; }
+using testing::Feed;
+using testing::Fields;
+using testing::Json;
+using testing::T;
+using testing::TestEvent;
+
 
 Event Base(std::string id, EventKind kind, const char* at, SourceSystem system,
            std::string format) {
-  Event e;
-  e.event_id = std::move(id);
-  e.kind = kind;
-  const ParsedTime t = ParseRfc3339(at).value();
-  e.occurred_at = t.utc;
-  e.occurred_offset_minutes = t.offset_minutes;
-  e.source.system = system;
-  e.source.format = std::move(format);
-  e.shipment_id = "SH1";
-  return e;
+  return TestEvent(std::move(id), kind, at, system, std::move(format));
 }
 
 Event EstimateEvent(std::string id, const char* eta, const char* issued,
@@ -54,20 +51,7 @@ Promise Date(std::string date) {
   return p;
 }
 
-struct Feed {
-  std::uint64_t seq = 0;
-  bool operator()(ShipmentView& v, Event e) {
-    e.ledger.seq = ++seq;
-    e.ledger.recorded_at = T("2025-06-01T00:00:00Z") + static_cast<UnixNanos>(seq);
-    return v.Apply(e);
-  }
-};
 
-std::string Fields(const ShipmentView& v) {
-  std::string out;
-  v.AppendFieldsJson(&out);
-  return out;
-}
 
 std::string Duration(__int128 nanos) {
   std::string out;

@@ -6,12 +6,18 @@
 #include <limits>
 #include <string>
 
+#include "projections/view_test_util.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
 namespace {
 
-UnixNanos T(const char* rfc3339) { return ParseRfc3339(rfc3339).value().utc; }
+using testing::Feed;
+using testing::Fields;
+using testing::Json;
+using testing::T;
+using testing::TestEvent;
+
 
 Event ChargesEvent(std::string id, const char* at, ChargeBasis basis,
                    std::optional<std::string> document, std::string currency, std::int64_t total,
@@ -38,20 +44,7 @@ ChargeLine Line(std::string code, std::int64_t amount, std::string currency = "U
   return ChargeLine{std::move(code), std::move(description), amount, std::move(currency)};
 }
 
-struct Feed {
-  std::uint64_t seq = 0;
-  bool operator()(ShipmentView& v, Event e) {
-    e.ledger.seq = ++seq;
-    e.ledger.recorded_at = T("2025-06-01T00:00:00Z") + static_cast<UnixNanos>(seq);
-    return v.Apply(e);
-  }
-};
 
-std::string Fields(const ShipmentView& v) {
-  std::string out;
-  v.AppendFieldsJson(&out);
-  return out;
-}
 
 bool Has(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

@@ -4,13 +4,18 @@
 
 #include <string>
 
+#include "projections/view_test_util.h"
 #include "projections/exception_codes.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
 namespace {
 
-UnixNanos T(const char* rfc3339) { return ParseRfc3339(rfc3339).value().utc; }
+using testing::Fields;
+using testing::Json;
+using testing::T;
+using testing::TestEvent;
+
 
 Event Milestone(std::string id, const char* at, std::optional<ShipmentStatus> status,
                 std::string code = "X6", std::string format = "x12") {
@@ -27,21 +32,11 @@ Event Milestone(std::string id, const char* at, std::optional<ShipmentStatus> st
   return e;
 }
 
-// Assigns ledger fields in arrival order, as the ledger does.
-struct Feed {
-  std::uint64_t seq = 0;
-  bool operator()(ShipmentView& v, Event e) {
-    e.ledger.seq = ++seq;
-    e.ledger.recorded_at = T("2025-06-01T00:00:00Z") + static_cast<UnixNanos>(seq) * 1000;
-    return v.Apply(e);
-  }
+// Ledger fields in arrival order, recorded 1 µs apart.
+struct Feed : testing::Feed {
+  Feed() { recorded_step = 1000; }
 };
 
-std::string Json(const ShipmentView& v) {
-  std::string out;
-  v.AppendJson(&out);
-  return out;
-}
 
 TEST_CASE("status: a fresh view renders every key, unknowns as null") {
   StatusView v("SH1");

@@ -11,26 +11,23 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/view_test_util.h"
 #include "projections/views.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
 namespace {
 
-UnixNanos T(const char* rfc3339) { return ParseRfc3339(rfc3339).value().utc; }
+using testing::Feed;
+using testing::Fields;
+using testing::Json;
+using testing::T;
+using testing::TestEvent;
+
 
 Event Make(std::string id, EventKind kind, const char* at, SourceSystem system,
            std::string format) {
-  Event e;
-  e.event_id = std::move(id);
-  e.kind = kind;
-  const ParsedTime t = ParseRfc3339(at).value();
-  e.occurred_at = t.utc;
-  e.occurred_offset_minutes = t.offset_minutes;
-  e.source.system = system;
-  e.source.format = std::move(format);
-  e.shipment_id = "SH-42";
-  return e;
+  return TestEvent(std::move(id), kind, at, system, std::move(format), "SH-42");
 }
 
 Event Status(std::string id, const char* at, ShipmentStatus s, std::string code,
@@ -143,12 +140,6 @@ std::string Content(const std::string& json) {
       while (i < json.size() && json[i] != ',' && json[i] != '}') ++i;
     }
   }
-  return out;
-}
-
-std::string Json(const ShipmentView& v) {
-  std::string out;
-  v.AppendJson(&out);
   return out;
 }
 
