@@ -77,6 +77,7 @@ bool EtaView::FoldEstimate(const Event& e) {
       std::tie(est.issued_at, e.ledger.seq) <= std::tie(estimate_->issued_at, estimate_->seq)) {
     return false;
   }
+  header_.NoteStateChange();
   // Once delivered, the estimate is not shown: replacing it changes nothing visible.
   const bool visible = !delivered_ && (!estimate_ || estimate_->estimated_at != est.estimated_at ||
                                        estimate_->issued_at != est.issued_at ||
@@ -90,6 +91,7 @@ bool EtaView::FoldDelivered(const Event& e) {
       std::tie(e.occurred_at, e.ledger.seq) <= std::tie(delivered_->at, delivered_->seq)) {
     return false;
   }
+  header_.NoteStateChange();
   const bool visible =
       !delivered_ || delivered_->at != e.occurred_at || delivered_->format != e.source.format;
   delivered_ = EtaDelivered{e.occurred_at, e.ledger.seq, e.source.format};
@@ -104,6 +106,7 @@ bool EtaView::FoldPromise(const Event& e) {
                       std::tie(promise_->rank, promise_->at, promise_->seq)) {
     return false;
   }
+  header_.NoteStateChange();
   EtaPromise next{rank,   e.occurred_at,  e.ledger.seq, e.occurred_offset_minutes,
                   p.date, p.window_start, p.window_end};
   const bool visible = !promise_ || promise_->date != next.date ||

@@ -54,6 +54,7 @@ class EtaView final : public ShipmentView {
 
   ViewKind kind() const override { return ViewKind::kEta; }
   bool Apply(const Event& event) override;
+  bool TakeStateChanged() override { return header_.TakeStateChanged(); }
   void AppendJson(std::string* out) const override;
   void AppendFieldsJson(std::string* out) const override;
   void Encode(std::string* out) const override;

@@ -75,6 +75,7 @@ bool FreightCostView::FoldCharges(const Event& e) {
   }
   // Charges events are a handful per shipment: comparing the derived figures before and
   // after is cheap and exact (a re-sent identical invoice changes nothing).
+  header_.NoteStateChange();
   const FreightSummary before = Summarize();
   ChargeDoc doc{c.basis,
                 c.document.has_value(),

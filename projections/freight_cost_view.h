@@ -62,6 +62,7 @@ class FreightCostView final : public ShipmentView {
 
   ViewKind kind() const override { return ViewKind::kFreightCost; }
   bool Apply(const Event& event) override;
+  bool TakeStateChanged() override { return header_.TakeStateChanged(); }
   void AppendJson(std::string* out) const override;
   void AppendFieldsJson(std::string* out) const override;
   void Encode(std::string* out) const override;

@@ -178,15 +178,34 @@ TEST_CASE("freight: non-charges events and already-folded seqs change nothing") 
   Event e = ChargesEvent("i", "2025-03-01T00:00:00Z", ChargeBasis::kInvoiced, "I", "USD", 100);
   e.ledger.seq = 5;
   CHECK(v.Apply(e));
+  CHECK(v.TakeStateChanged());
   CHECK_FALSE(v.Apply(e));
+  CHECK_FALSE(v.TakeStateChanged());
   Event m;
   m.event_id = "m";
   m.kind = EventKind::kMilestone;
   m.status = ShipmentStatus::kInTransit;
   m.ledger.seq = 6;
   CHECK_FALSE(v.Apply(m));
+  CHECK_FALSE(v.TakeStateChanged());  // nothing to write back
   CHECK(v.version() == 1);
-  CHECK(v.header().last_folded_seq() == 6);
+  // The last event that moved the state; folding 6 again would change nothing either.
+  CHECK(v.header().last_folded_seq() == 5);
+}
+
+TEST_CASE("freight: a re-sent identical invoice moves the state, not the rendering") {
+  FreightCostView v("SH1");
+  Feed feed;
+  feed(v, ChargesEvent("i1", "2025-03-01T00:00:00Z", ChargeBasis::kInvoiced, "I", "USD", 100));
+  CHECK(v.TakeStateChanged());
+  const std::string before = Fields(v);
+  // Same document and amounts, later: it replaces the stored version (a later correction
+  // must be compared with it), but nothing visible changes.
+  CHECK_FALSE(
+      feed(v, ChargesEvent("i2", "2025-03-02T00:00:00Z", ChargeBasis::kInvoiced, "I", "USD", 100)));
+  CHECK(v.TakeStateChanged());
+  CHECK(Fields(v) == before);
+  CHECK(v.version() == 1);
 }
 
 TEST_CASE("freight: Encode/Decode round-trips; bad bytes are Corruption naming the view") {

@@ -54,12 +54,12 @@ struct Projector::Fold {
       if (!enabled[i]) continue;
       auto& view = entry.views[i];
       if (!view) view = MakeView(kind, e.shipment_id);
-      // Stored whenever folded, not only when its content changed: the fold state also
-      // moves when the rendering does not (a later duplicate of the winning estimate, a
-      // corrected invoice with the same amounts, last_folded_seq), and the stored state
-      // must be exactly the in-memory one for restarts and rebuilds to agree byte for byte.
-      entry.dirty |= static_cast<std::uint8_t>(1u << i);
-      if (view->Apply(e) && emit_outbox) {
+      const bool content_changed = view->Apply(e);
+      // Written back whenever its state moved, not only when its rendering did (a later
+      // copy of the winning estimate, a re-sent invoice): the stored state must be exactly
+      // the in-memory one for restarts and rebuilds to agree byte for byte.
+      if (view->TakeStateChanged()) entry.dirty |= static_cast<std::uint8_t>(1u << i);
+      if (content_changed && emit_outbox) {
         outbox.push_back(EncodeOutboxEntry(ViewMessage(*view)));
       }
     }

@@ -53,9 +53,10 @@ std::uint8_t CarrierAuthority(SourceSystem system) {
 }
 
 bool RankedValue::Offer(const std::optional<std::string>& v, std::uint8_t v_rank, UnixNanos v_at,
-                        std::uint64_t v_seq) {
+                        std::uint64_t v_seq, bool* took) {
   if (!v) return false;
   if (value && std::tie(v_rank, v_at, v_seq) <= std::tie(rank, at, seq)) return false;
+  if (took != nullptr) *took = true;
   rank = v_rank;
   at = v_at;
   seq = v_seq;
@@ -73,16 +74,22 @@ bool ViewHeader::AddReference(const Reference& r) {
 
 bool ViewHeader::Fold(const Event& e) {
   const std::uint8_t order_rank = OrderAuthority(e.source.system);
-  bool changed = order_id_.Offer(e.order_id, order_rank, e.occurred_at, e.ledger.seq);
-  changed |= customer_id_.Offer(e.customer_id, order_rank, e.occurred_at, e.ledger.seq);
-  changed |=
-      carrier_.Offer(e.carrier, CarrierAuthority(e.source.system), e.occurred_at, e.ledger.seq);
+  bool took = false;
+  bool changed = order_id_.Offer(e.order_id, order_rank, e.occurred_at, e.ledger.seq, &took);
+  changed |= customer_id_.Offer(e.customer_id, order_rank, e.occurred_at, e.ledger.seq, &took);
+  changed |= carrier_.Offer(e.carrier, CarrierAuthority(e.source.system), e.occurred_at,
+                            e.ledger.seq, &took);
   for (const Reference& r : e.references) changed |= AddReference(r);
+  if (took) pending_state_change_ = true;
   return changed;
 }
 
 void ViewHeader::Finish(const Event& e, bool changed) {
+  const bool state_changed = changed || pending_state_change_;
+  pending_state_change_ = false;
+  if (!state_changed) return;
   last_folded_seq_ = e.ledger.seq;
+  state_dirty_ = true;
   if (!changed) return;
   ++version_;
   last_seq_ = e.ledger.seq;

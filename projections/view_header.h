@@ -39,9 +39,10 @@ struct RankedValue {
   std::uint64_t seq = 0;
 
   // Takes `v` when it is present and its key beats the current one; true when the value
-  // (not just the key) changed.
+  // (not just the key) changed. `*took` (when given) is set when the key was taken, even
+  // with an equal value: the state moved although the rendering did not.
   bool Offer(const std::optional<std::string>& v, std::uint8_t v_rank, UnixNanos v_at,
-             std::uint64_t v_seq);
+             std::uint64_t v_seq, bool* took = nullptr);
   bool operator==(const RankedValue&) const = default;
 };
 
@@ -58,8 +59,21 @@ class ViewHeader {
   bool ShouldFold(const Event& e) const { return e.ledger.seq > last_folded_seq_; }
   // Folds the header fields of `e`; true when a rendered header field changed.
   bool Fold(const Event& e);
-  // Records `e` as folded; when `changed`, bumps the version and takes last_seq/updated_at.
+  // A view's own fold calls this when it changed its stored state without changing the
+  // rendering (a later copy of the winning estimate, a re-sent invoice).
+  void NoteStateChange() { pending_state_change_ = true; }
+  // Records `e` as folded. When `changed`, bumps the version and takes last_seq/updated_at.
+  // When the stored state changed at all, last_folded_seq becomes e's seq (so it is the
+  // last event that moved the state: events after it that changed nothing are harmless to
+  // fold again) and the state is marked dirty.
   void Finish(const Event& e, bool changed);
+  // Whether the stored state changed since the last call; clears the mark. The projection
+  // worker writes a view back only then.
+  bool TakeStateChanged() {
+    const bool dirty = state_dirty_;
+    state_dirty_ = false;
+    return dirty;
+  }
 
   // `"view":...,"shipment_id":...,...,"updated_at":...` without braces or trailing comma.
   void AppendJson(ViewKind kind, std::string* out) const;
@@ -85,7 +99,6 @@ class ViewHeader {
   // recorded_at of the last change; 0 while version is 0.
   UnixNanos updated_at() const { return updated_at_; }
 
-  bool operator==(const ViewHeader&) const = default;
 
  private:
   bool AddReference(const Reference& r);
@@ -99,6 +112,17 @@ class ViewHeader {
   std::uint64_t last_seq_ = 0;
   std::uint64_t last_folded_seq_ = 0;
   UnixNanos updated_at_ = 0;
+  // Transient (not stored, not compared): state-change bookkeeping of the fold in progress.
+  bool pending_state_change_ = false;
+  bool state_dirty_ = false;
+
+ public:
+  bool operator==(const ViewHeader& o) const {
+    return shipment_id_ == o.shipment_id_ && order_id_ == o.order_id_ &&
+           customer_id_ == o.customer_id_ && carrier_ == o.carrier_ &&
+           references_ == o.references_ && version_ == o.version_ && last_seq_ == o.last_seq_ &&
+           last_folded_seq_ == o.last_folded_seq_ && updated_at_ == o.updated_at_;
+  }
 };
 
 // Every view encodes as: a varint format version (the leading byte, from the archive), the

@@ -48,6 +48,11 @@ class ShipmentView {
   // yields them); one whose seq is not above the last folded seq counts as already folded.
   virtual bool Apply(const Event& event) = 0;
 
+  // Whether the view's stored state (Encode) changed since the last call, whether or not
+  // the rendering did; clears the mark. The projection worker writes a view back only when
+  // this is true, so restarts and rebuilds agree byte for byte with fewer writes.
+  virtual bool TakeStateChanged() = 0;
+
   // The view's payload: one JSON object on one line with "view", "shipment_id",
   // "order_id", "customer_id", "carrier", "references", "version", "last_seq",
   // "updated_at" and the view's own fields. Deterministic: same state, same bytes.
