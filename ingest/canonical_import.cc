@@ -1,5 +1,7 @@
 #include "ingest/canonical_import.h"
 
+#include <simdjson.h>
+
 #include <cstring>
 
 #include "schemas/event_json.h"
@@ -102,11 +104,31 @@ class CanonicalBatcher {
   BatchOrigins origins_;
 };
 
+// Whether `data` is exactly one JSON object (whitespace around it allowed). Structure only:
+// the event parser still validates it.
+bool IsOneJsonObject(std::string_view data) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  return parser.parse(data.data(), data.size()).get(root) == simdjson::SUCCESS &&
+         root.is_object();
+}
+
 }  // namespace
 
 Status ImportCanonicalBuffer(std::string_view data, const ImportContext& ctx,
                              AppendPipeline& pipeline) {
   CanonicalBatcher batcher(ctx, pipeline);
+  // A message body (NATS, HTTP) holding one event pretty-printed over several lines is one
+  // event, kept byte for byte as its raw message, not a line-by-line series of rejects.
+  if (data.size() <= kMaxCanonicalLineBytes && data.find('\n') != std::string_view::npos &&
+      IsOneJsonObject(data)) {
+    std::string_view body = data;
+    const bool terminated = body.back() == '\n';
+    if (terminated) body.remove_suffix(1);
+    batcher.Line(body, terminated, 1);
+    batcher.Flush();
+    return Status::Ok();
+  }
   std::uint64_t line_no = 0;
   while (!data.empty()) {
     const std::size_t nl = data.find('\n');

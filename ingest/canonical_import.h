@@ -31,7 +31,9 @@ struct ImportContext {
 [[nodiscard]] Status ImportCanonicalStream(std::istream& in, const ImportContext& ctx,
                                            AppendPipeline& pipeline);
 
-// The same over a buffer already in memory (HTTP bodies, tests).
+// The same over a buffer already in memory (NATS and HTTP bodies, inbox files, tests). A
+// buffer that is exactly one JSON object spread over several lines (pretty-printed) is one
+// event, kept byte for byte as its raw message.
 [[nodiscard]] Status ImportCanonicalBuffer(std::string_view data, const ImportContext& ctx,
                                            AppendPipeline& pipeline);
 

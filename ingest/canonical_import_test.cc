@@ -93,6 +93,47 @@ TEST_CASE(
   CHECK(rebuilt == data);
 }
 
+TEST_CASE("a pretty-printed single event in a buffer is one event, kept byte for byte") {
+  testing::TempDir dir;
+  auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
+  const std::string pretty =
+      "{\n  \"event_id\": \"p1\",\n  \"kind\": \"milestone\",\n"
+      "  \"occurred_at\": \"2025-01-01T00:00:00Z\",\n  \"source\": {\"system\": \"carrier\"},\n"
+      "  \"shipment_id\": \"S1\",\n  \"status\": \"IN_TRANSIT\"\n}\n";
+  AppendPipeline pipeline(*ledger);
+  REQUIRE(ImportCanonicalBuffer(pretty, Ctx(), pipeline).ok());
+  auto summary = pipeline.Finish();
+  REQUIRE(summary.ok());
+  CHECK(summary->accepted == 1);
+  CHECK(summary->rejected == 0);
+  auto event = ledger->Get(1);
+  REQUIRE(event.ok());
+  CHECK(event->event_id == "p1");
+  auto raw = ledger->GetRaw(event->raw_hash);
+  REQUIRE(raw.ok());
+  CHECK(raw->bytes == pretty);
+
+  // Two objects over several lines are NDJSON, not one document: one event per line.
+  AppendPipeline lines(*ledger);
+  const std::string two = std::string(kGood) + "\n" + std::string(kGood) + "\n";
+  REQUIRE(ImportCanonicalBuffer(two, Ctx(), lines).ok());
+  auto s2 = lines.Finish();
+  REQUIRE(s2.ok());
+  CHECK(s2->accepted == 1);
+  CHECK(s2->duplicates == 1);
+
+  // A pretty-printed event that fails validation is one dead letter with the real reason.
+  AppendPipeline bad(*ledger);
+  std::string invalid = pretty;
+  invalid.replace(invalid.find("IN_TRANSIT"), 10, "NOT_A_STATUS");
+  REQUIRE(ImportCanonicalBuffer(invalid, Ctx(), bad).ok());
+  auto s3 = bad.Finish();
+  REQUIRE(s3.ok());
+  CHECK(s3->rejected == 1);
+  REQUIRE(s3->rejects.size() == 1);
+  CHECK(s3->rejects[0].reason.find("status") != std::string::npos);
+}
+
 TEST_CASE("summary JSON has exactly the contract's keys") {
   ImportSummary s;
   s.accepted = 2;
