@@ -197,12 +197,12 @@ struct LagFigures {
   // write), per group commit, observed by a thread waiting on WaitForHeadAfter.
   double commit_p50_ms = 0, commit_p99_ms = 0, commit_max_ms = 0;
   std::uint64_t groups = 0;
-  std::uint64_t folded = 0;     // events seen by on_commit
-  std::uint64_t commits = 0;    // projector commits
-  std::uint64_t submitted = 0;  // events handed to AppendAsync
-  std::uint64_t stored = 0;     // events durable
-  double producer_seconds = 0;  // first submit to last submit
-  double ingest_seconds = 0;    // first submit to last durable commit
+  std::uint64_t folded = 0;           // events seen by on_commit
+  std::uint64_t commits = 0;          // projector commits
+  std::uint64_t submitted = 0;        // events handed to AppendAsync
+  std::uint64_t stored = 0;           // events durable
+  double producer_seconds = 0;        // first submit to last submit
+  double ingest_seconds = 0;          // first submit to last durable commit
   double max_producer_behind_ms = 0;  // worst lateness of a tick against its schedule
   std::uint64_t max_backlog = 0;      // worst head - checkpoint seen by the producer
   std::uint64_t head = 0, checkpoint = 0;
@@ -217,8 +217,8 @@ double Percentile(const std::vector<std::int64_t>& sorted, double p) {
   return static_cast<double>(sorted[rank - 1]) / 1e6;
 }
 
-PhaseResult LagRun(const std::string& dir, std::size_t shipments, double seconds,
-                   std::size_t rate, LagFigures* f) {
+PhaseResult LagRun(const std::string& dir, std::size_t shipments, double seconds, std::size_t rate,
+                   LagFigures* f) {
   auto ledger = OpenLedger(dir);
   std::vector<std::int64_t> lags;
   lags.reserve(static_cast<std::size_t>(static_cast<double>(rate) * seconds * 1.1) + 4096);
@@ -260,12 +260,11 @@ PhaseResult LagRun(const std::string& dir, std::size_t shipments, double seconds
   std::atomic<std::int64_t> last_durable_ns{0};
   const auto start = Clock::now();
   std::thread producer([&] {
-    projections::testing::EventGenerator gen(kSeed + 1, static_cast<int>(shipments),
-                                              kLateFraction);
+    projections::testing::EventGenerator gen(kSeed + 1, static_cast<int>(shipments), kLateFraction);
     constexpr auto kTick = std::chrono::milliseconds(10);
     const std::size_t per_tick = std::max<std::size_t>(1, rate / 100);
-    const auto end = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(seconds));
+    const auto end =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     auto last_submit = start;
     for (std::uint64_t tick = 0;; ++tick) {
       const auto due = start + tick * kTick;
@@ -305,9 +304,9 @@ PhaseResult LagRun(const std::string& dir, std::size_t shipments, double seconds
   f->head = ledger->Head().seq;
   // Kept up: the checkpoint reaches the head shortly after the producer stops. A worker
   // that fell behind gets a while longer, so the lag figures cover (nearly) every event.
-  const auto give_up = last_commit + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(
-                                             std::max(10.0, 6 * seconds)));
+  const auto give_up =
+      last_commit + std::chrono::duration_cast<Clock::duration>(
+                        std::chrono::duration<double>(std::max(10.0, 6 * seconds)));
   while (Clock::now() < give_up) {
     if (projector->checkpoint().last_seq >= f->head) {
       f->drain_ms = std::chrono::duration<double, std::milli>(Clock::now() - last_commit).count();
@@ -380,18 +379,18 @@ int main(int argc, char** argv) {
   }
   const std::string dir = tmpl;
   const std::string setup_dir = dir + "/setup", run_dir = dir + "/run", lag_dir = dir + "/lag";
-  std::printf("workload: %zu events over %zu shipments (~%.0f per shipment), data in %s\n",
-              events, shipments, static_cast<double>(events) / static_cast<double>(shipments),
-              dir.c_str());
+  std::printf("workload: %zu events over %zu shipments (~%.0f per shipment), data in %s\n", events,
+              shipments, static_cast<double>(events) / static_cast<double>(shipments), dir.c_str());
   std::fflush(stdout);
 
   // 1. setup
   PhaseResult setup = RunInChild([&] { return Setup(setup_dir, events, shipments); });
-  std::printf("setup (append):        %6.2f s  %8.0f events/s  (%lu stored, %lu duplicates)  "
-              "peak RSS %ld MiB\n",
-              setup.seconds, static_cast<double>(setup.count) / setup.seconds,
-              static_cast<unsigned long>(setup.count), static_cast<unsigned long>(setup.count2),
-              setup.peak_rss_mib);
+  std::printf(
+      "setup (append):        %6.2f s  %8.0f events/s  (%lu stored, %lu duplicates)  "
+      "peak RSS %ld MiB\n",
+      setup.seconds, static_cast<double>(setup.count) / setup.seconds,
+      static_cast<unsigned long>(setup.count), static_cast<unsigned long>(setup.count2),
+      setup.peak_rss_mib);
   std::fflush(stdout);
 
   // 2. rebuild, on a fresh copy of the setup ledger each run
@@ -401,25 +400,24 @@ int main(int argc, char** argv) {
     fs::remove_all(run_dir);
     fs::copy(setup_dir, run_dir, fs::copy_options::recursive);
     RebuildFigures f;
-    PhaseResult r = RunInChildWith(&f, [&](RebuildFigures* out) {
-      return RebuildRun(run_dir, out);
-    });
+    PhaseResult r =
+        RunInChildWith(&f, [&](RebuildFigures* out) { return RebuildRun(run_dir, out); });
     const double catchup_rate = static_cast<double>(f.catchup_events) / f.catchup_seconds;
     const double rebuild_rate = static_cast<double>(f.rebuild_events) / f.rebuild_seconds;
     catchup_rates.push_back(catchup_rate);
     rebuild_rates.push_back(rebuild_rate);
     catchup_rss.push_back(f.rss_after_catchup_mib);
     rebuild_rss.push_back(r.peak_rss_mib);
-    std::printf("run %d incremental catch-up: %6.2f s  %8.0f events/s  (%lu events; cpu %.2f s)  "
-                "peak RSS %ld MiB\n",
-                run, f.catchup_seconds, catchup_rate,
-                static_cast<unsigned long>(f.catchup_events), f.catchup_cpu_seconds,
-                f.rss_after_catchup_mib);
-    std::printf("run %d full rebuild:         %6.2f s  %8.0f events/s  (%lu events, 3 views; "
-                "cpu %.2f s)  peak RSS %ld MiB\n",
-                run, f.rebuild_seconds, rebuild_rate,
-                static_cast<unsigned long>(f.rebuild_events), f.rebuild_cpu_seconds,
-                r.peak_rss_mib);
+    std::printf(
+        "run %d incremental catch-up: %6.2f s  %8.0f events/s  (%lu events; cpu %.2f s)  "
+        "peak RSS %ld MiB\n",
+        run, f.catchup_seconds, catchup_rate, static_cast<unsigned long>(f.catchup_events),
+        f.catchup_cpu_seconds, f.rss_after_catchup_mib);
+    std::printf(
+        "run %d full rebuild:         %6.2f s  %8.0f events/s  (%lu events, 3 views; "
+        "cpu %.2f s)  peak RSS %ld MiB\n",
+        run, f.rebuild_seconds, rebuild_rate, static_cast<unsigned long>(f.rebuild_events),
+        f.rebuild_cpu_seconds, r.peak_rss_mib);
     std::fflush(stdout);
   }
   fs::remove_all(run_dir);
@@ -430,32 +428,37 @@ int main(int argc, char** argv) {
     return LagRun(lag_dir, shipments, lag_seconds, lag_rate, out);
   });
   const bool kept_up = lag.checkpoint == lag.head && lag.drain_ms >= 0 && lag.drain_ms <= 1000;
-  std::printf("lag: producer at %zu events/s for %.0f s: submitted %lu (%.0f events/s), "
-              "durable %lu (%.0f events/s), worst tick %.1f ms late\n",
-              lag_rate, lag_seconds, static_cast<unsigned long>(lag.submitted),
-              static_cast<double>(lag.submitted) / lag.producer_seconds,
-              static_cast<unsigned long>(lag.stored),
-              static_cast<double>(lag.stored) / lag.ingest_seconds, lag.max_producer_behind_ms);
-  std::printf("lag: recorded_at -> on_commit  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  "
-              "p99.9 %.1f ms  max %.1f ms  (mean %.1f ms)\n",
-              lag.p50_ms, lag.p90_ms, lag.p99_ms, lag.p999_ms, lag.max_ms, lag.mean_ms);
-  std::printf("lag: of which the ledger's commit (recorded_at -> head visible, %lu groups): "
-              "p50 %.1f ms  p99 %.1f ms  max %.1f ms\n",
-              static_cast<unsigned long>(lag.groups), lag.commit_p50_ms, lag.commit_p99_ms,
-              lag.commit_max_ms);
-  std::printf("lag: %lu events folded in %lu commits (%.0f events/commit), worst backlog %lu "
-              "events; head %lu, checkpoint %lu, ",
-              static_cast<unsigned long>(lag.folded), static_cast<unsigned long>(lag.commits),
-              lag.commits ? static_cast<double>(lag.folded) / static_cast<double>(lag.commits) : 0,
-              static_cast<unsigned long>(lag.max_backlog), static_cast<unsigned long>(lag.head),
-              static_cast<unsigned long>(lag.checkpoint));
+  std::printf(
+      "lag: producer at %zu events/s for %.0f s: submitted %lu (%.0f events/s), "
+      "durable %lu (%.0f events/s), worst tick %.1f ms late\n",
+      lag_rate, lag_seconds, static_cast<unsigned long>(lag.submitted),
+      static_cast<double>(lag.submitted) / lag.producer_seconds,
+      static_cast<unsigned long>(lag.stored), static_cast<double>(lag.stored) / lag.ingest_seconds,
+      lag.max_producer_behind_ms);
+  std::printf(
+      "lag: recorded_at -> on_commit  p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  "
+      "p99.9 %.1f ms  max %.1f ms  (mean %.1f ms)\n",
+      lag.p50_ms, lag.p90_ms, lag.p99_ms, lag.p999_ms, lag.max_ms, lag.mean_ms);
+  std::printf(
+      "lag: of which the ledger's commit (recorded_at -> head visible, %lu groups): "
+      "p50 %.1f ms  p99 %.1f ms  max %.1f ms\n",
+      static_cast<unsigned long>(lag.groups), lag.commit_p50_ms, lag.commit_p99_ms,
+      lag.commit_max_ms);
+  std::printf(
+      "lag: %lu events folded in %lu commits (%.0f events/commit), worst backlog %lu "
+      "events; head %lu, checkpoint %lu, ",
+      static_cast<unsigned long>(lag.folded), static_cast<unsigned long>(lag.commits),
+      lag.commits ? static_cast<double>(lag.folded) / static_cast<double>(lag.commits) : 0,
+      static_cast<unsigned long>(lag.max_backlog), static_cast<unsigned long>(lag.head),
+      static_cast<unsigned long>(lag.checkpoint));
   if (lag.drain_ms >= 0) {
     std::printf("caught up %.0f ms after the last commit: %s\n", lag.drain_ms,
                 kept_up ? "kept up" : "fell behind");
   } else {
-    std::printf("not caught up %.0f s after the last commit: fell behind (the lag figures "
-                "cover only the %lu events folded by then: a lower bound)\n",
-                std::max(10.0, 6 * lag_seconds), static_cast<unsigned long>(lag.folded));
+    std::printf(
+        "not caught up %.0f s after the last commit: fell behind (the lag figures "
+        "cover only the %lu events folded by then: a lower bound)\n",
+        std::max(10.0, 6 * lag_seconds), static_cast<unsigned long>(lag.folded));
   }
   std::printf("lag: errors: %lu append, %lu projector; peak RSS %ld MiB\n",
               static_cast<unsigned long>(lag.append_errors),
@@ -463,16 +466,17 @@ int main(int argc, char** argv) {
 
   const double rebuild_median = Median(rebuild_rates);
   std::printf("\nsummary\n");
-  std::printf("full rebuild (median of %d):    %10.0f events/s  (target >= 1000000)  %s  "
-              "peak RSS %ld MiB\n",
-              kRebuildRuns, rebuild_median, rebuild_median >= 1e6 ? "met" : "MISSED",
-              Median(rebuild_rss));
+  std::printf(
+      "full rebuild (median of %d):    %10.0f events/s  (target >= 1000000)  %s  "
+      "peak RSS %ld MiB\n",
+      kRebuildRuns, rebuild_median, rebuild_median >= 1e6 ? "met" : "MISSED", Median(rebuild_rss));
   std::printf("incremental catch-up (median): %10.0f events/s  peak RSS %ld MiB\n",
               Median(catchup_rates), Median(catchup_rss));
-  std::printf("lag p99 at %zu events/s:    %10.1f ms        (target < 100 ms)     %s  "
-              "p50 %.1f  p99.9 %.1f  max %.1f ms; %s\n",
-              lag_rate, lag.p99_ms, lag.p99_ms < 100 ? "met" : "MISSED", lag.p50_ms,
-              lag.p999_ms, lag.max_ms, kept_up ? "kept up" : "fell behind");
+  std::printf(
+      "lag p99 at %zu events/s:    %10.1f ms        (target < 100 ms)     %s  "
+      "p50 %.1f  p99.9 %.1f  max %.1f ms; %s\n",
+      lag_rate, lag.p99_ms, lag.p99_ms < 100 ? "met" : "MISSED", lag.p50_ms, lag.p999_ms,
+      lag.max_ms, kept_up ? "kept up" : "fell behind");
   fs::remove_all(dir);
   return 0;
 }

@@ -3,8 +3,8 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "ingest/intake_config.h"
 #include "ingest/dead_letter_ops.h"
+#include "ingest/intake_config.h"
 #include "schemas/event_json.h"
 #include "schemas/time.h"
 

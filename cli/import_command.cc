@@ -6,10 +6,10 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
-#include "ingest/intake_config.h"
 #include "ingest/adapter_registry.h"
 #include "ingest/canonical_import.h"
 #include "ingest/document_import.h"
+#include "ingest/intake_config.h"
 
 namespace waybill::cli {
 

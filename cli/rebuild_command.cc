@@ -71,8 +71,8 @@ int RunRebuild(int argc, char** argv) {
   for (const auto& name : view_names) {
     auto kind = projections::ParseViewKind(name);
     if (!kind) {
-      ReportError("rebuild", "--view: unknown view \"" + name +
-                                 "\"; views are status, eta and freight_cost");
+      ReportError("rebuild",
+                  "--view: unknown view \"" + name + "\"; views are status, eta and freight_cost");
       return kExitUsage;
     }
     views.push_back(*kind);
@@ -137,8 +137,8 @@ int RunRepublish(int argc, char** argv) {
   po::options_description options("options");
   AddCommonOptions(options, &data_dir);
   options.add_options()("from", po::value<std::uint64_t>(&from)->required(),
-                        "first ledger sequence")(
-      "to", po::value<std::uint64_t>(&to), "last ledger sequence (default: the head)")(
+                        "first ledger sequence")("to", po::value<std::uint64_t>(&to),
+                                                 "last ledger sequence (default: the head)")(
       "shipment", po::value<std::string>(&shipment), "only this shipment's events and views");
   po::variables_map vm;
   if (int rc = ParseCommandLine(argc, argv, spec, options, {}, &vm); rc >= 0) return rc;
@@ -169,8 +169,9 @@ int RunRepublish(int argc, char** argv) {
     ReportError("republish", caught_up.status().ToString());
     return kExitIoError;
   }
-  auto r = (*projector)->Republish(
-      from, to, shipment.empty() ? std::nullopt : std::optional<std::string>(shipment));
+  auto r = (*projector)
+               ->Republish(from, to,
+                           shipment.empty() ? std::nullopt : std::optional<std::string>(shipment));
   if (!r.ok()) {
     ReportError("republish", r.status().ToString());
     return kExitIoError;

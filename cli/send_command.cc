@@ -22,8 +22,8 @@ int RunSend(int argc, char** argv) {
   std::string url, format, partner;
   std::vector<std::string> files;
   po::options_description options("options");
-  options.add_options()("help", "show this help")(
-      "nats", po::value<std::string>(&url)->required(), "NATS server URL")(
+  options.add_options()("help", "show this help")("nats", po::value<std::string>(&url)->required(),
+                                                  "NATS server URL")(
       "format", po::value<std::string>(&format)->required(), "message format (subject token)")(
       "partner", po::value<std::string>(&partner), "trading partner (Waybill-Partner header)")(
       "file", po::value<std::vector<std::string>>(&files)->required(), "files to send");

@@ -38,14 +38,14 @@ int RunServe(int argc, char** argv) {
       "extra mapping-file directory (default: DIR/mappings if present); repeatable")(
       "ingest-batch", po::value<int>(&o.ingest_batch)->default_value(o.ingest_batch),
       "NATS messages fetched and committed together")(
-      "ingest-ack-wait", po::value<int>(&o.ingest_ack_wait_seconds)
-                             ->default_value(o.ingest_ack_wait_seconds),
+      "ingest-ack-wait",
+      po::value<int>(&o.ingest_ack_wait_seconds)->default_value(o.ingest_ack_wait_seconds),
       "seconds before NATS redelivers an unacked intake message")(
       "views-per-subject",
       po::value<std::int64_t>(&o.views_per_subject)->default_value(o.views_per_subject),
       "view versions WAYBILL_VIEWS keeps per subject")(
-      "events-max-age", po::value<std::int64_t>(&o.events_max_age_seconds)
-                            ->default_value(o.events_max_age_seconds),
+      "events-max-age",
+      po::value<std::int64_t>(&o.events_max_age_seconds)->default_value(o.events_max_age_seconds),
       "seconds WAYBILL_EVENTS keeps the event feed")(
       "log-level", po::value<std::string>(&log_level)->default_value(log_level),
       "trace, debug, info, warn, error");

@@ -109,11 +109,10 @@ int RunAsOf(int argc, char** argv) {
   const UnixNanos when = t->utc;
   const bool json = vm.count("json") > 0;
   if (vm.count("event-time") > 0) {
-    return PrintViews(
-        "asof",
-        projections::FoldShipment(*ledger, shipment,
-                                  [&](const Event& e) { return e.occurred_at <= when; }),
-        shipment, json);
+    return PrintViews("asof",
+                      projections::FoldShipment(
+                          *ledger, shipment, [&](const Event& e) { return e.occurred_at <= when; }),
+                      shipment, json);
   }
   auto limit = ledger->FirstSeqRecordedAfter(when);
   if (!limit.ok()) {

@@ -109,8 +109,7 @@ class CanonicalBatcher {
 bool IsOneJsonObject(std::string_view data) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  return parser.parse(data.data(), data.size()).get(root) == simdjson::SUCCESS &&
-         root.is_object();
+  return parser.parse(data.data(), data.size()).get(root) == simdjson::SUCCESS && root.is_object();
 }
 
 }  // namespace
