@@ -22,6 +22,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "shutting down";
     case ErrorCode::kInternal:
       return "internal error";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission denied";
   }
   return "unknown error";
 }

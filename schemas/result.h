@@ -22,6 +22,8 @@ enum class ErrorCode : std::uint8_t {
   kUnsupported,      // a newer format or an unknown version
   kShutdown,         // the component is stopping and took no new work
   kInternal,         // a broken invariant inside Waybill; always a bug
+  kUnauthenticated,  // no credentials, or credentials that do not verify (bad/expired token)
+  kPermissionDenied,  // verified credentials without the scope the operation needs
 };
 
 // Human-readable name of an error code ("invalid argument", "io error", ...).
@@ -41,6 +43,12 @@ class [[nodiscard]] Status {
   static Status Unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
   static Status Shutdown(std::string m) { return {ErrorCode::kShutdown, std::move(m)}; }
   static Status Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {ErrorCode::kUnauthenticated, std::move(m)};
+  }
+  static Status PermissionDenied(std::string m) {
+    return {ErrorCode::kPermissionDenied, std::move(m)};
+  }
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }
