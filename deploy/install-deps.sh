@@ -16,6 +16,7 @@ PACKAGES=(
   libhowardhinnant-date-dev tzdata  # IANA time zones (X12 local times)
   clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
   libnats-dev nats-server # NATS.c client and the server it talks to
+  libjwt-dev              # JWT bearer tokens for the HTTP API (server/auth)
 )
 
 missing=()

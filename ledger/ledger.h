@@ -10,6 +10,7 @@
 // Layout and record formats: key_layout.h, record_format.h.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -76,6 +77,7 @@ PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
 struct PreparedEvent {
   std::string event_id;
   std::string shipment_id;
+  std::string order_id;     // for log correlation only (empty when the event has none)
   std::string content;      // EncodeEventContent(event)
   Sha256 content_digest{};  // SHA-256(content)
   int raw_index = -1;       // index into AppendBatch::raws of its raw message, or -1
@@ -117,6 +119,30 @@ struct VerifyReport {
   bool intact = true;
   std::uint64_t first_broken_seq = 0;  // when !intact
   std::string reason;                  // when !intact: what does not match
+};
+
+// Upper bounds (inclusive) of WriterFigures' histogram buckets; a last +Inf bucket is
+// implicit. Seconds of one synced WriteBatch (the fsync dominates), and events per group.
+inline constexpr std::array<double, 16> kCommitSecondsBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+inline constexpr std::array<double, 14> kCommitEventsBounds = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+
+// What the writer thread has done since Open, for metrics. Counters only grow. A snapshot
+// is read field by field without a lock, so fields may disagree by the group committing at
+// that moment; each field on its own is exact. Zero in kReadOnly mode.
+struct WriterFigures {
+  std::uint64_t events = 0;        // events stored (duplicates excluded)
+  std::uint64_t duplicates = 0;    // appended events whose id was already in the ledger
+  std::uint64_t dead_letters = 0;  // new dead letters stored (updates excluded)
+  std::uint64_t commits = 0;       // synced WriteBatches written (groups that stored something)
+  // Per commit: seconds of the synced write. Non-cumulative counts, +Inf last.
+  std::array<std::uint64_t, kCommitSecondsBounds.size() + 1> commit_seconds_buckets{};
+  double commit_seconds_sum = 0;
+  // Per commit: events it stored. Non-cumulative counts, +Inf last.
+  std::array<std::uint64_t, kCommitEventsBounds.size() + 1> commit_events_buckets{};
+  std::uint64_t commit_events_sum = 0;
 };
 
 struct LedgerStats {
@@ -210,6 +236,10 @@ class Ledger {
   [[nodiscard]] virtual Status ScanAux(
       AuxSpace space, std::string_view begin, std::string_view end,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
+
+  // Counters and histograms of the writer (see WriterFigures). Cheap (relaxed atomic loads,
+  // no lock, no I/O); safe from any thread.
+  virtual WriterFigures writer_figures() const = 0;
 
   const std::string& data_dir() const { return data_dir_; }
 

@@ -243,6 +243,60 @@ TEST_CASE("concurrent appenders share group commits and every id lands once") {
   CHECK(report->events == kThreads * kPerThread / 2);
 }
 
+TEST_CASE("writer figures count stored events, duplicates, dead letters and commits") {
+  testing::TempDir dir;
+  std::atomic<bool> fail{false};
+  LedgerOptions options;
+  options.TEST_fail_write = [&]() -> std::optional<std::string> {
+    if (fail) return "simulated: No space left on device";
+    return std::nullopt;
+  };
+  auto ledger = OpenOrDie(dir.path(), options);
+  auto sum = [](const auto& buckets) {
+    std::uint64_t n = 0;
+    for (std::uint64_t b : buckets) n += b;
+    return n;
+  };
+  WriterFigures f = ledger->writer_figures();
+  CHECK(f.events == 0);
+  CHECK(f.commits == 0);
+  CHECK(sum(f.commit_seconds_buckets) == 0);
+
+  // One commit of three events, one of them a duplicate within the batch, plus a dead letter.
+  AppendBatch b =
+      BatchOf({testing::MakeMilestone("a", "S1", kT0), testing::MakeMilestone("b", "S1", kT0 + 1),
+               testing::MakeMilestone("a", "S1", kT0)});
+  b.dead_letters.push_back(DeadLetter{});
+  REQUIRE(ledger->Append(std::move(b)).ok());
+  f = ledger->writer_figures();
+  CHECK(f.events == 2);
+  CHECK(f.duplicates == 1);
+  CHECK(f.dead_letters == 1);
+  CHECK(f.commits == 1);
+  CHECK(sum(f.commit_seconds_buckets) == 1);
+  CHECK(f.commit_seconds_sum > 0);
+  CHECK(f.commit_events_sum == 2);
+  CHECK(f.commit_events_buckets[1] == 1);  // kCommitEventsBounds[1] == 2: 1 < 2 <= 2
+
+  // Nothing but duplicates: counted, but no commit. A failed write counts nothing.
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("b", "S1", kT0 + 1)})).ok());
+  fail = true;
+  CHECK(!ledger->Append(BatchOf({testing::MakeMilestone("c", "S1", kT0 + 2)})).ok());
+  fail = false;
+  f = ledger->writer_figures();
+  CHECK(f.events == 2);
+  CHECK(f.duplicates == 2);
+  CHECK(f.commits == 1);
+  CHECK(sum(f.commit_seconds_buckets) == 1);
+  CHECK(sum(f.commit_events_buckets) == 1);
+
+  REQUIRE(ledger->Append(BatchOf({testing::MakeMilestone("c", "S1", kT0 + 2)})).ok());
+  f = ledger->writer_figures();
+  CHECK(f.events == 3);
+  CHECK(f.commits == 2);
+  CHECK(f.commit_events_buckets[0] == 1);  // one event: the first bucket (<= 1)
+}
+
 TEST_CASE("a second writer is refused with a clear message; a reader works beside the writer") {
   testing::TempDir dir;
   auto writer = OpenOrDie(dir.path());

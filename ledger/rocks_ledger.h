@@ -7,6 +7,7 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -43,6 +44,7 @@ class RocksLedger final : public Ledger {
       AuxSpace space, const std::vector<std::string>& keys) const override;
   Status ScanAux(AuxSpace space, std::string_view begin, std::string_view end,
                  const std::function<bool(std::string_view, std::string_view)>& fn) const override;
+  WriterFigures writer_figures() const override;
 
  private:
   friend class Ledger;
@@ -88,6 +90,19 @@ class RocksLedger final : public Ledger {
   // batches brings its raw message in each; this keeps the writer from re-putting it.
   std::unordered_set<std::string> recent_raws_;
   std::deque<std::string> recent_raws_order_;
+
+  // WriterFigures as atomics: written by the writer thread only (so a relaxed load and store
+  // suffice, no read-modify-write), read by anyone through writer_figures().
+  struct AtomicFigures {
+    std::atomic<std::uint64_t> events{0}, duplicates{0}, dead_letters{0}, commits{0};
+    std::array<std::atomic<std::uint64_t>, kCommitSecondsBounds.size() + 1> commit_seconds{};
+    std::atomic<double> commit_seconds_sum{0};
+    std::array<std::atomic<std::uint64_t>, kCommitEventsBounds.size() + 1> commit_events{};
+    std::atomic<std::uint64_t> commit_events_sum{0};
+  };
+  void RecordGroup(std::uint64_t stored, std::uint64_t duplicates, std::uint64_t dead_letters,
+                   std::optional<double> commit_seconds);
+  AtomicFigures figures_;
 
   // Published head: written by the writer after each durable group, read by anyone.
   mutable std::mutex head_mu_;

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <future>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,6 +35,7 @@ PreparedEvent PrepareEvent(const Event& event, int raw_index) {
   PreparedEvent p;
   p.event_id = event.event_id;
   p.shipment_id = event.shipment_id;
+  if (event.order_id) p.order_id = *event.order_id;
   EncodeEventContent(event, &p.content);
   p.content_digest = Sha256Of(p.content);
   p.raw_index = raw_index;
@@ -148,6 +151,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   std::string record;
   std::size_t ei = 0;
   std::size_t updates = 0;
+  std::uint64_t stored = 0, duplicates = 0;  // for writer_figures()
   for (std::size_t g = 0; g < group.size() && failure.ok(); ++g) {
     AppendBatch& batch = group[g].batch;
     std::vector<bool> raw_used(batch.raws.size(), false);
@@ -157,6 +161,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
       if (lk == SIZE_MAX) {
         out = outcome_of[first_in_group[e.event_id]];
         out.duplicate = true;
+        ++duplicates;
       } else if (statuses[lk].ok()) {
         if (values[lk].size() != 8) {
           failure = Status::Corruption("idempotency entry for event id \"" + e.event_id + "\" is " +
@@ -164,6 +169,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
           break;
         }
         out = {GetU64BE(values[lk].data()), true};
+        ++duplicates;
       } else if (!statuses[lk].IsNotFound()) {
         failure = Status::IoError("idempotency lookup: " + statuses[lk].ToString());
         break;
@@ -185,6 +191,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
         }
         head = {h.seq, h.hash, h.recorded_at};
         out = {h.seq, false};
+        ++stored;
         if (e.raw_index >= 0 && static_cast<std::size_t>(e.raw_index) < raw_used.size()) {
           raw_used[e.raw_index] = true;
         }
@@ -239,16 +246,20 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   const bool nothing_new =
       head.seq == Head().seq && next_dl == next_dead_letter_id_ && updates == 0;
   if (failure.ok() && nothing_new) {
+    RecordGroup(0, duplicates, 0, std::nullopt);
     for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
     return;
   }
   if (failure.ok() && options_.TEST_fail_write) {
     if (auto msg = options_.TEST_fail_write()) failure = Status::IoError(*msg);
   }
+  std::chrono::steady_clock::duration write_time{};
   if (failure.ok()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
+    const auto write_start = std::chrono::steady_clock::now();
     rocksdb::Status s = db_->Write(wo, &wb);
+    write_time = std::chrono::steady_clock::now() - write_start;
     if (!s.ok()) {
       failure = Status::IoError("ledger write failed, nothing from this batch was stored: " +
                                 s.ToString());
@@ -259,6 +270,8 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     for (auto& r : group) r.done(failure);
     return;
   }
+  RecordGroup(stored, duplicates, next_dl - next_dead_letter_id_,
+              std::chrono::duration<double>(write_time).count());
   next_dead_letter_id_ = next_dl;
   last_recorded_at_ = head.recorded_at;
   constexpr std::size_t kRecentRaws = 1024;
@@ -275,6 +288,48 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   }
   head_cv_.notify_all();
   for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
+}
+
+// Writer thread only: every field has this one writer, so load + store is enough and
+// readers never see a torn value.
+void RocksLedger::RecordGroup(std::uint64_t stored, std::uint64_t duplicates,
+                              std::uint64_t dead_letters, std::optional<double> commit_seconds) {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  auto bump = [](std::atomic<std::uint64_t>& a, std::uint64_t n) {
+    if (n != 0) a.store(a.load(kRelaxed) + n, kRelaxed);
+  };
+  bump(figures_.events, stored);
+  bump(figures_.duplicates, duplicates);
+  bump(figures_.dead_letters, dead_letters);
+  if (!commit_seconds) return;  // nothing was written: not a commit
+  bump(figures_.commits, 1);
+  const auto bucket = [](const auto& bounds, double v) {
+    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                    bounds.begin());
+  };
+  bump(figures_.commit_seconds[bucket(kCommitSecondsBounds, *commit_seconds)], 1);
+  figures_.commit_seconds_sum.store(figures_.commit_seconds_sum.load(kRelaxed) + *commit_seconds,
+                                    kRelaxed);
+  bump(figures_.commit_events[bucket(kCommitEventsBounds, static_cast<double>(stored))], 1);
+  bump(figures_.commit_events_sum, stored);
+}
+
+WriterFigures RocksLedger::writer_figures() const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  WriterFigures f;
+  f.events = figures_.events.load(kRelaxed);
+  f.duplicates = figures_.duplicates.load(kRelaxed);
+  f.dead_letters = figures_.dead_letters.load(kRelaxed);
+  f.commits = figures_.commits.load(kRelaxed);
+  for (std::size_t i = 0; i < f.commit_seconds_buckets.size(); ++i) {
+    f.commit_seconds_buckets[i] = figures_.commit_seconds[i].load(kRelaxed);
+  }
+  f.commit_seconds_sum = figures_.commit_seconds_sum.load(kRelaxed);
+  for (std::size_t i = 0; i < f.commit_events_buckets.size(); ++i) {
+    f.commit_events_buckets[i] = figures_.commit_events[i].load(kRelaxed);
+  }
+  f.commit_events_sum = figures_.commit_events_sum.load(kRelaxed);
+  return f;
 }
 
 }  // namespace waybill::ledger

@@ -24,6 +24,21 @@ const char* SourceName(Publisher::Source source) {
   return source == Publisher::Source::kOutbox ? "view outbox" : "event feed";
 }
 
+// A view payload's "updated_at" (see ShipmentView::AppendJson). The header is rendered
+// first, and a quote inside a JSON string is always escaped, so the first `,"updated_at":"`
+// is the header's key: no JSON parse needed. nullopt for a payload without one.
+std::optional<UnixNanos> ViewUpdatedAt(std::string_view payload) {
+  constexpr std::string_view kKey = ",\"updated_at\":\"";
+  const std::size_t at = payload.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  payload.remove_prefix(at + kKey.size());
+  const std::size_t end = payload.find('"');
+  if (end == std::string_view::npos) return std::nullopt;
+  auto t = ParseRfc3339(payload.substr(0, end));
+  if (!t.ok()) return std::nullopt;
+  return t->utc;
+}
+
 // Health record: failing:u8 | since:i64be | error bytes.
 std::string EncodeHealth(const PublisherHealth& h) {
   std::string out;
@@ -53,6 +68,7 @@ Result<std::size_t> Publisher::PublishBatch() {
   if (!cursor.ok()) return cursor.status();
   std::vector<OutMessage> messages;
   std::vector<std::uint64_t> positions;
+  std::vector<UnixNanos> event_recorded_at;  // kEventFeed: per message, for on_published
   if (source_ == Source::kOutbox) {
     Status decode;
     WAYBILL_RETURN_IF_ERROR(ledger_.ScanAux(
@@ -75,6 +91,7 @@ Result<std::size_t> Publisher::PublishBatch() {
           *cursor + 1, std::min<std::uint64_t>(head, *cursor + options_.max_batch),
           [&](const Event& e) {
             positions.push_back(e.ledger.seq);
+            event_recorded_at.push_back(e.ledger.recorded_at);
             messages.push_back(EventMessage(e));
             return true;
           }));
@@ -83,6 +100,7 @@ Result<std::size_t> Publisher::PublishBatch() {
   if (messages.empty()) return std::size_t{0};
   auto acked = sink_.PublishOrdered(messages);
   if (!acked.ok()) return acked.status();
+  const UnixNanos acked_at = options_.on_published ? NowUnixNanos() : 0;
   if (*acked == 0) {
     return Status::IoError(std::string(SourceName(source_)) +
                            ": the message sink acknowledged nothing");
@@ -94,6 +112,16 @@ Result<std::size_t> Publisher::PublishBatch() {
     batch.DeleteRange(ledger::AuxSpace::kOutbox, EncodeU64(positions.front()), EncodeU64(last + 1));
   }
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
+  if (options_.on_published) {
+    std::vector<PublishedMessage> published(*acked);
+    for (std::size_t i = 0; i < *acked; ++i) {
+      published[i].message = &messages[i];
+      published[i].recorded_at = source_ == Source::kEventFeed
+                                     ? std::optional<UnixNanos>(event_recorded_at[i])
+                                     : ViewUpdatedAt(messages[i].payload);
+    }
+    options_.on_published(published, acked_at);
+  }
   return *acked;
 }
 

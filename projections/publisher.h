@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <stop_token>
 #include <vector>
 
@@ -31,10 +34,26 @@ class MessageSink {
       const std::vector<OutMessage>& messages) = 0;
 };
 
+// One message the sink acknowledged, as PublisherOptions::on_published reports it.
+struct PublishedMessage {
+  const OutMessage* message = nullptr;  // valid during the callback only
+  // recorded_at of the newest event the message reflects: the event's own for the event
+  // feed; for a view update, its "updated_at" (the recorded_at of the last event that
+  // changed the view). nullopt when the payload does not tell.
+  std::optional<UnixNanos> recorded_at;
+};
+
 struct PublisherOptions {
   std::size_t max_batch = 512;
   std::chrono::milliseconds idle_wait{100};   // poll when nothing signals new work
   std::chrono::milliseconds retry_wait{500};  // after a failed publish
+  // Optional, for metrics (portal freshness). Called on the publisher's thread after each
+  // batch the sink acknowledged and the cursor moved past, with the acknowledged messages in
+  // order and the wall-clock time the acknowledgement came back. A message is reported once
+  // unless the process stops between the ack and the cursor write (it is sent again then).
+  // Republished messages are reported again with their original recorded_at. Must be quick
+  // and must not throw.
+  std::function<void(std::span<const PublishedMessage> messages, UnixNanos acked_at)> on_published;
 };
 
 // What a publisher last saw, kept in the views family for `waybill stats`.

@@ -8,12 +8,22 @@
 // equals the configured issuer and "aud" (a string, or an array containing it) the
 // configured audience, when those are configured; and "sub" is a non-empty string.
 // Errors are Unauthenticated with a message saying which check failed ("token expired at
-// 2026-11-27T10:00:00Z", "signature does not verify", "issuer \"x\" is not \"y\"").
+// 2026-11-27T10:00:00Z", "signature does not verify", "issuer \"x\" is not the configured
+// \"y\""); messages never contain the token.
+//
+// Tokens longer than 8 KiB are refused before decoding. The JWT header is checked by Waybill
+// itself before libjwt sees the token, and signatures are verified with OpenSSL (HMAC compared
+// in constant time) before libjwt verifies them again: libjwt 1.x compares HMACs with strcmp
+// and has had alg confusion bugs. Verified tokens are cached (keyed by their SHA-256, at most
+// about 10k) until exp + leeway, so a client re-sending its token costs a hash and a lookup.
+// The local admin token is read once by Create; replacing the file needs a restart.
 //
 // Thread-safety: Authenticate is safe from any thread.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +42,8 @@ struct AuthConfig {
   // Where admin.token lives (the data dir). With neither key file configured, Create makes
   // DATA_DIR/admin.token (mode 0600, 32 random bytes hex) if it is missing and accepts it.
   std::string data_dir;
+  // Unix seconds now, for exp/nbf. Empty: the system clock. Tests inject their own.
+  std::function<std::int64_t()> now_unix;
 };
 
 // The local admin token file of a data dir.
@@ -42,8 +54,10 @@ std::string AdminTokenPath(const std::string& data_dir);
 
 class Authenticator {
  public:
-  // Errors: InvalidArgument when a key file cannot be read or parsed (the message names the
-  // file), or when both key files are configured; IoError when admin.token cannot be made.
+  // Errors: InvalidArgument when a key file cannot be read or parsed, an HS256 secret is
+  // shorter than 32 bytes, or an RS256 key is not RSA of at least 2048 bits (the message names
+  // the file), when both key files are configured, or when admin.token is empty; IoError
+  // when admin.token cannot be made or read.
   [[nodiscard]] static Result<std::unique_ptr<Authenticator>> Create(const AuthConfig& config);
   virtual ~Authenticator() = default;
 

@@ -12,10 +12,17 @@
 //   more than max_connections open           -> new connections are accepted and closed
 //
 // Keep-alive and pipelining follow HTTP/1.1: responses go out in request order, one
-// request per connection in flight at a time.
+// request per connection in flight at a time. `Expect: 100-continue` is answered before the
+// body is read (or with the 413 instead). The server sets Server (unless the handler did),
+// Content-Length and keep-alive (the request's, unless the handler said Connection: close),
+// and sends no body for HEAD.
 //
-// Thread-safety: Start/Stop from one thread. The handler is called on the server's I/O
-// threads, concurrently for different connections.
+// Timeouts are checked by a periodic sweep, so they take effect up to
+// min(idle_timeout, request_timeout) / 8 (at most 500 ms) late. request_timeout also bounds
+// the TLS handshake and writing one response; a request the handler holds has no deadline.
+//
+// Thread-safety: Start/Stop from one thread, never from the handler or an I/O thread. The
+// handler is called on the server's I/O threads, concurrently for different connections.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -34,8 +41,9 @@ using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
 
 // Sends the response for one request. Call it exactly once, from any thread (the server
-// hands the response back to the connection's strand). Calling it after the server stopped
-// is harmless.
+// hands the response back to the connection's strand); further calls are ignored, and if every
+// copy is destroyed uncalled the client gets a 500. Calling it after the server stopped, or
+// was destroyed, is harmless.
 using Respond = std::function<void(Response)>;
 
 struct ConnectionInfo {
@@ -49,19 +57,20 @@ class RequestHandler {
   // Answers `request` by calling `respond` once, now or later (a handler that waits on a
   // group commit answers from the ledger's writer thread). Must not block the calling I/O
   // thread for long: slow work (rebuilds) belongs on a thread of the handler's own.
+  // `connection` is valid only during the call. An exception is answered 500 "internal".
   virtual void Handle(Request request, const ConnectionInfo& connection, Respond respond) = 0;
 };
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";  // safe default: loopback only
-  std::uint16_t port = 8080;           // 0: pick a free port (see HttpServer::port())
-  int threads = 2;                     // I/O threads
+  std::uint16_t port = 8080;          // 0: pick a free port (see HttpServer::port())
+  int threads = 2;                    // I/O threads
   std::uint64_t body_limit = 16 * 1024 * 1024;
   std::uint32_t header_limit = 16 * 1024;
   std::chrono::milliseconds request_timeout{30'000};  // to read one whole request
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive wait for the next one
   std::size_t max_connections = 4096;
-  // TLS when both are set (PEM files). TLS 1.2 or newer only.
+  // TLS when both are set (PEM files; only one set is InvalidArgument). TLS 1.2 or newer only.
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string server_header = "waybill";
@@ -69,8 +78,9 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  // Binds and starts serving. Errors: InvalidArgument for a bad address or unreadable TLS
-  // files, IoError when the port cannot be bound (the message names ADDR:PORT).
+  // Binds and starts serving. Errors: InvalidArgument for a bad address (an IP literal or
+  // "localhost"), threads < 1, or unreadable or mismatched TLS files (the message names the
+  // file), IoError when the port cannot be bound (the message names ADDR:PORT).
   // `handler` must outlive the server.
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
                                                                  RequestHandler& handler);
@@ -78,7 +88,7 @@ class HttpServer {
 
   // The bound port (useful with port 0).
   virtual std::uint16_t port() const = 0;
-  // "http://127.0.0.1:8080" or "https://...".
+  // "http://127.0.0.1:8080" or "https://..." (a wildcard bind is given as loopback).
   virtual std::string url() const = 0;
   // Stops accepting, closes connections, joins the I/O threads. Idempotent.
   virtual void Stop() = 0;
