@@ -8,6 +8,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "server/logging.h"
 #include "server/serve.h"
 
 namespace waybill::cli {
@@ -18,12 +19,14 @@ int RunServe(int argc, char** argv) {
       "Runs the ledger writer, the projection workers, NATS intake (JetStream stream "
       "WAYBILL_INGEST on waybill.ingest.<format>, header Waybill-Partner) and publishing "
       "(waybill.views.<view>.<customer>.<shipment>, waybill.events.<kind>.<shipment>), and the "
-      "folder inbox. Options may also come from a config file of `name = value` lines (the "
+      "folder inbox and the HTTP API (docs/http-api.md; without a JWT key the bearer token is "
+      "the local admin token in DIR/admin.token). Options may also come from a config file of "
+      "`name = value` lines (the "
       "same names as the flags; flags win; example: deploy/waybill.conf). SIGTERM or Ctrl-C "
       "drains and stops cleanly.",
       "waybill serve --data-dir ./waybill-data --nats nats://127.0.0.1:4222 --inbox ./inbox"};
   server::ServeOptions o;
-  std::string config_file, log_level = "info";
+  std::string config_file, log_level = "info", log_format = "text";
   po::options_description options("options");
   AddCommonOptions(options, &o.data_dir);
   options.add_options()("config", po::value<std::string>(&config_file),
@@ -47,8 +50,42 @@ int RunServe(int argc, char** argv) {
       "events-max-age",
       po::value<std::int64_t>(&o.events_max_age_seconds)->default_value(o.events_max_age_seconds),
       "seconds WAYBILL_EVENTS keeps the event feed")(
+      "http", po::value<std::string>(&o.http_listen)->default_value(o.http_listen),
+      "HTTP API listener ADDR:PORT (port 0: any free port; \"off\": no HTTP); the bound URL "
+      "is written to DIR/http.url")("http-threads",
+                                    po::value<int>(&o.http_threads)->default_value(o.http_threads),
+                                    "HTTP I/O threads")(
+      "http-body-limit",
+      po::value<std::uint64_t>(&o.http_body_limit)->default_value(o.http_body_limit),
+      "largest request body in bytes (larger: 413)")(
+      "http-idle-timeout",
+      po::value<int>(&o.http_idle_timeout_seconds)->default_value(o.http_idle_timeout_seconds),
+      "seconds a keep-alive connection may sit idle")(
+      "http-request-timeout",
+      po::value<int>(&o.http_request_timeout_seconds)
+          ->default_value(o.http_request_timeout_seconds),
+      "seconds a client has to send a whole request")(
+      "tls-cert", po::value<std::string>(&o.tls_cert_file),
+      "PEM certificate chain: serve HTTPS (with --tls-key)")(
+      "tls-key", po::value<std::string>(&o.tls_key_file), "PEM private key for --tls-cert")(
+      "jwt-secret-file", po::value<std::string>(&o.jwt_secret_file),
+      "HS256 secret for bearer tokens (at least 32 bytes)")(
+      "jwt-public-key-file", po::value<std::string>(&o.jwt_public_key_file),
+      "RS256 public key (PEM) for bearer tokens")(
+      "jwt-issuer", po::value<std::string>(&o.jwt_issuer), "required \"iss\" of tokens")(
+      "jwt-audience", po::value<std::string>(&o.jwt_audience), "required \"aud\" of tokens")(
+      "rate-limit",
+      po::value<double>(&o.rate_limit_per_second)->default_value(o.rate_limit_per_second),
+      "requests per second per principal (0: unlimited)")(
+      "rate-burst", po::value<double>(&o.rate_limit_burst)->default_value(o.rate_limit_burst),
+      "requests a principal may burst above the rate")(
+      "ready-max-lag", po::value<std::uint64_t>(&o.ready_max_lag)->default_value(o.ready_max_lag),
+      "/readyz fails while projections trail the ledger by more events than this")(
       "log-level", po::value<std::string>(&log_level)->default_value(log_level),
-      "trace, debug, info, warn, error");
+      "trace, debug, info, warn, error (debug: one line per event, view update and publish, "
+      "each tagged order=... shipment=...)")(
+      "log-format", po::value<std::string>(&log_format)->default_value(log_format),
+      "text, or json for JSON lines");
   po::variables_map vm;
   if (int rc = ParseCommandLine(argc, argv, spec, options, {}, &vm); rc >= 0) return rc;
   if (!config_file.empty()) {
@@ -65,8 +102,10 @@ int RunServe(int argc, char** argv) {
       return kExitUsage;
     }
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (Status st = server::ConfigureLogging(log_format, log_level); !st.ok()) {
+    ReportError("serve", st.message());
+    return kExitUsage;
+  }
 
   // SIGINT/SIGTERM are taken by one thread with sigwait, so no other thread is interrupted.
   sigset_t signals;

@@ -11,6 +11,7 @@ void ImportSummary::Merge(const ImportSummary& other) {
   duplicates += other.duplicates;
   rejected += other.rejected;
   rejects.insert(rejects.end(), other.rejects.begin(), other.rejects.end());
+  events.insert(events.end(), other.events.begin(), other.events.end());
   if (other.first_seq != 0) {
     first_seq = first_seq == 0 ? other.first_seq : std::min(first_seq, other.first_seq);
   }

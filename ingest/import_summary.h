@@ -16,6 +16,13 @@ struct Reject {
   std::string position;  // the message inside the document ("ISA 905/GS 1/ST 0001", "$[2]")
 };
 
+// One event's outcome, for callers that answer per event (the HTTP ingest route).
+struct EventResult {
+  std::string event_id;
+  std::uint64_t seq = 0;   // where it is stored (for a duplicate: the original)
+  bool duplicate = false;  // already in the ledger; nothing was stored
+};
+
 struct ImportSummary {
   std::uint64_t accepted = 0;
   std::uint64_t duplicates = 0;
@@ -23,6 +30,8 @@ struct ImportSummary {
   std::vector<Reject> rejects;  // in the order they were found
   std::uint64_t first_seq = 0;  // lowest sequence appended (0: none)
   std::uint64_t last_seq = 0;   // highest sequence appended
+  // Per event, in submission order; filled only when the pipeline records events.
+  std::vector<EventResult> events;
 
   void Merge(const ImportSummary& other);
   // {"accepted":N,"duplicates":N,"rejected":N} plus "rejects":[{"file","line","reason",

@@ -7,6 +7,8 @@
 //           "p"                                              -> outbox publisher cursor
 //           "e"                                              -> event-feed publisher cursor
 //           "n" | 'o' or 'e'                                 -> publisher health (publisher.cc)
+//           "r" | 32 bytes     reserved: the HTTP API's Idempotency-Key answers
+//                              (server/api/idempotency_store.h); projections never touch it
 //   outbox  outbox_seq:u64be                                 -> outbox entry (outbox.h)
 //
 // Checkpoint record: version:u8 (=1) | last_seq:u64be | next_outbox_seq:u64be. last_seq is

@@ -14,8 +14,9 @@ ShipmentView* ShipmentViews::get(ViewKind kind) const {
   return nullptr;
 }
 
-std::string ShipmentViews::ToJson(std::string_view shipment_id) const {
-  return CombinedViewJson(shipment_id, status.get(), eta.get(), freight_cost.get());
+std::string ShipmentViews::ToJson(std::string_view shipment_id, bool include_freight_cost) const {
+  return CombinedViewJson(shipment_id, status.get(), eta.get(), freight_cost.get(),
+                          include_freight_cost);
 }
 
 namespace {

@@ -20,7 +20,8 @@ struct ShipmentViews {
   std::unique_ptr<ShipmentView> status, eta, freight_cost;
   ShipmentView* get(ViewKind kind) const;
   bool empty() const { return !status && !eta && !freight_cost; }
-  std::string ToJson(std::string_view shipment_id) const;  // CombinedViewJson
+  // CombinedViewJson (without the freight-cost view when `include_freight_cost` is false).
+  std::string ToJson(std::string_view shipment_id, bool include_freight_cost = true) const;
 };
 
 // The stored checkpoint (a zero checkpoint when the worker never ran).

@@ -73,15 +73,17 @@ Result<std::unique_ptr<ShipmentView>> DecodeView(ViewKind kind, std::string_view
 }
 
 std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* status,
-                             const ShipmentView* eta, const ShipmentView* freight_cost) {
+                             const ShipmentView* eta, const ShipmentView* freight_cost,
+                             bool include_freight_cost) {
   const ShipmentView* given[] = {status, eta, freight_cost};
+  const int count = include_freight_cost ? 3 : 2;
   // A missing view (or one of the wrong kind) renders as a fresh one.
   std::unique_ptr<ShipmentView> fresh[3];
   const ShipmentView* views[3];
   ViewHeader header{std::string(shipment_id)};
   std::uint64_t last_seq = 0;
   std::optional<UnixNanos> updated_at;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < count; ++i) {
     if (given[i] != nullptr && given[i]->kind() == kAllViews[i]) {
       views[i] = given[i];
     } else {
@@ -106,15 +108,15 @@ std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* s
   out.append(",\"updated_at\":");
   AppendOptTime(updated_at, &out);
   out.append(",\"versions\":{");
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < count; ++i) {
     if (i != 0) out.push_back(',');
     AppendKey(ToString(kAllViews[i]), &out);
     AppendUint(views[i]->version(), &out);
   }
   out.push_back('}');
-  for (const ShipmentView* v : views) {
+  for (int i = 0; i < count; ++i) {
     out.push_back(',');
-    v->AppendFieldsJson(&out);
+    views[i]->AppendFieldsJson(&out);
   }
   out.push_back('}');
   return out;

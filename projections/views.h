@@ -86,7 +86,11 @@ std::unique_ptr<ShipmentView> MakeView(ViewKind kind, std::string_view shipment_
 // updated_at = latest), "versions": {"status":N,"eta":N,"freight_cost":N}, then every
 // view's own fields (status, status_at, ..., eta, ..., "freight_cost": {...}).
 // Views may be null (never folded): their fields are then rendered as for a fresh view.
+// With `include_freight_cost` false (a reader without costs:read) the freight-cost view is
+// left out entirely: no fields, no version, and it does not count towards last_seq,
+// updated_at or the header, so nothing in the object depends on cost events.
 std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* status,
-                             const ShipmentView* eta, const ShipmentView* freight_cost);
+                             const ShipmentView* eta, const ShipmentView* freight_cost,
+                             bool include_freight_cost = true);
 
 }  // namespace waybill::projections

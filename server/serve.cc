@@ -3,15 +3,25 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <fstream>
 #include <thread>
 
 #include "ingest/intake_config.h"
 #include "ledger/ledger.h"
 #include "projections/projector.h"
 #include "projections/publisher.h"
+#include "schemas/correlation.h"
 #include "schemas/event_json.h"
+#include "server/api/api.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/rate_limiter.h"
 #include "server/control_socket.h"
+#include "server/http/http_server.h"
 #include "server/inbox/inbox_watcher.h"
+#include "server/metrics/kpi_tracker.h"
+#include "server/metrics/ledger_collector.h"
+#include "server/metrics/registry.h"
 #include "server/nats/nats_client.h"
 #include "server/nats_intake.h"
 #include "server/nats_sink.h"
@@ -45,14 +55,14 @@ std::string HandleControl(projections::Projector& projector, std::string_view re
     if (doc["views"].get(names) == simdjson::SUCCESS) {
       for (auto n : names) {
         std::string_view name;
-        auto kind = n.get(name) == simdjson::SUCCESS ? projections::ParseViewKind(name)
-                                                     : std::nullopt;
+        auto kind =
+            n.get(name) == simdjson::SUCCESS ? projections::ParseViewKind(name) : std::nullopt;
         if (!kind) return ErrorResponse("unknown view in rebuild request");
         views.push_back(*kind);
       }
     }
-    if (views.empty()) views.assign(std::begin(projections::kAllViews),
-                                    std::end(projections::kAllViews));
+    if (views.empty())
+      views.assign(std::begin(projections::kAllViews), std::end(projections::kAllViews));
     const auto started = std::chrono::steady_clock::now();
     Status st = shipment ? projector.RebuildShipment(*shipment, views) : projector.Rebuild(views);
     if (!st.ok()) return ErrorResponse(st.ToString());
@@ -78,7 +88,59 @@ std::string HandleControl(projections::Projector& projector, std::string_view re
   return ErrorResponse("unknown control op");
 }
 
+// The view JSON's "order_id" and "shipment_id" values, for the correlation tag.
+std::string_view JsonStringField(std::string_view json, std::string_view key) {
+  const std::string needle = "\"" + std::string(key) + "\":\"";
+  const std::size_t at = json.find(needle);
+  if (at == std::string_view::npos) return {};
+  const std::size_t begin = at + needle.size();
+  const std::size_t end = json.find('"', begin);
+  return end == std::string_view::npos ? std::string_view() : json.substr(begin, end - begin);
+}
+
+void LogPublished(const projections::OutMessage& m) {
+  spdlog::debug("published {} {}", m.subject,
+                CorrelationTag(JsonStringField(m.payload, "order_id"),
+                               JsonStringField(m.payload, "shipment_id")));
+}
+
+// "ADDR:PORT" (IPv6 as "[::1]:8080") into the listener options.
+Status ParseListen(const std::string& listen, http::HttpServerOptions* out) {
+  const std::size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return Status::Invalid("--http: \"" + listen + "\" is not ADDR:PORT (e.g. 127.0.0.1:8080)");
+  }
+  std::string address = listen.substr(0, colon);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+  }
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(listen.data() + colon + 1, listen.data() + listen.size(), port);
+  if (ec != std::errc() || p != listen.data() + listen.size() || port > 65535) {
+    return Status::Invalid("--http: \"" + listen.substr(colon + 1) + "\" is not a port number");
+  }
+  out->address = address;
+  out->port = static_cast<std::uint16_t>(port);
+  return Status::Ok();
+}
+
+// Writes `content` to `path` atomically (temp file + rename).
+Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+    if (!out.flush()) return Status::IoError("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IoError("cannot rename " + tmp + " to " + path);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string HttpUrlPath(const std::string& data_dir) { return data_dir + "/http.url"; }
 
 Status RunServer(const ServeOptions& options, std::stop_token stop,
                  const std::function<void()>& on_ready) {
@@ -91,21 +153,90 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   auto ledger = ledger::Ledger::Open(options.data_dir, ledger_options);
   if (!ledger.ok()) return ledger.status();
 
-  // The outbox publisher is created later; the worker wakes it through this pointer.
+  metrics::Registry registry;
+  metrics::RegisterLedgerCollector(registry, **ledger);
+  metrics::KpiTrackerOptions kpi_options;
+  // After a restart, a shipment's earlier events are read once when a KPI needs them.
+  kpi_options.load_history = [l = ledger->get()](std::string_view id) {
+    return l->ReadShipment(id);
+  };
+  metrics::KpiTracker kpis(registry, kpi_options);
+
+  // The outbox publisher and the API are created later; the worker reaches them through
+  // these pointers.
   std::atomic<projections::Publisher*> outbox_publisher{nullptr};
+  std::atomic<api::Api*> http_api{nullptr};
   projections::ProjectorOptions projector_options;
   projector_options.batch_events = options.projection_batch;
-  projector_options.on_commit = [&](std::span<const Event>) {
+  projector_options.on_commit = [&](std::span<const Event> events) {
     if (auto* p = outbox_publisher.load()) p->Notify();
+    if (auto* a = http_api.load()) a->OnViewsCommitted(events);
+    kpis.Observe(events);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      for (const Event& e : events) {
+        spdlog::debug("folded seq {} ({}{}) into the views {}", e.ledger.seq, ToString(e.kind),
+                      e.status ? " " + std::string(ToString(*e.status)) : std::string(),
+                      CorrelationTag(e.order_id, e.shipment_id));
+      }
+    }
   };
   auto projector = projections::Projector::Open(**ledger, projector_options);
   if (!projector.ok()) return projector.status();
 
-  auto control = ControlServer::Start(ControlSocketPath(options.data_dir),
-                                      [&](std::string_view request) {
-                                        return HandleControl(**projector, request);
-                                      });
+  auto control = ControlServer::Start(
+      ControlSocketPath(options.data_dir),
+      [&](std::string_view request) { return HandleControl(**projector, request); });
   if (!control.ok()) return control.status();
+
+  // HTTP API: auth from the configured key (or the local admin token), then the listener.
+  auth::AuthConfig auth_config;
+  auth_config.jwt_secret_file = options.jwt_secret_file;
+  auth_config.jwt_public_key_file = options.jwt_public_key_file;
+  auth_config.issuer = options.jwt_issuer;
+  auth_config.audience = options.jwt_audience;
+  auth_config.data_dir = options.data_dir;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::RateLimiter> rate_limiter;
+  std::unique_ptr<api::Api> api;
+  std::unique_ptr<http::HttpServer> http_server;
+  if (options.http_listen != "off") {
+    http::HttpServerOptions hopts;
+    if (Status st = ParseListen(options.http_listen, &hopts); !st.ok()) return st;
+    hopts.threads = std::max(1, options.http_threads);
+    hopts.body_limit = options.http_body_limit;
+    hopts.header_limit = options.http_header_limit;
+    hopts.idle_timeout = std::chrono::seconds(options.http_idle_timeout_seconds);
+    hopts.request_timeout = std::chrono::seconds(options.http_request_timeout_seconds);
+    hopts.tls_cert_file = options.tls_cert_file;
+    hopts.tls_key_file = options.tls_key_file;
+    if (hopts.tls_cert_file.empty() != hopts.tls_key_file.empty()) {
+      return Status::Invalid("--tls-cert and --tls-key go together; give both or neither");
+    }
+    auto created = auth::Authenticator::Create(auth_config);
+    if (!created.ok()) return created.status();
+    authenticator = std::move(created).value();
+    rate_limiter = std::make_unique<auth::RateLimiter>(
+        auth::RateLimit{options.rate_limit_per_second, options.rate_limit_burst});
+    api::ApiOptions aopts;
+    aopts.ready_max_lag = options.ready_max_lag;
+    auto made = api::Api::Create(api::ApiDeps{**ledger, **projector, *intake_config, *authenticator,
+                                              *rate_limiter, registry},
+                                 aopts);
+    if (!made.ok()) return made.status();
+    api = std::move(made).value();
+    http_api.store(api.get());
+    auto started = http::HttpServer::Start(hopts, *api);
+    if (!started.ok()) return started.status();
+    http_server = std::move(started).value();
+    if (Status st = WriteFileAtomically(HttpUrlPath(options.data_dir), http_server->url() + "\n");
+        !st.ok()) {
+      return st;
+    }
+    spdlog::info("http listening on {} ({})", http_server->url(),
+                 authenticator->jwt_enabled()
+                     ? "JWT bearer tokens"
+                     : "local admin token in " + auth::AdminTokenPath(options.data_dir));
+  }
 
   std::jthread worker([&](std::stop_token s) {
     (*projector)->Run(s, [](const Status& st) {
@@ -118,6 +249,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   std::unique_ptr<NatsSink> sink;
   std::unique_ptr<projections::Publisher> views_publisher, feed_publisher;
   std::unique_ptr<NatsIntake> nats_intake;
+  std::unique_ptr<nats::Subscription> query_sub;
   std::jthread views_thread, feed_thread, intake_thread, streams_thread;
   if (!options.nats_url.empty()) {
     nats::NatsOptions nopts;
@@ -128,17 +260,25 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
       if (up) {
         spdlog::info("NATS {} connected", url);
       } else {
-        spdlog::warn("NATS {} disconnected; ingest through the inbox continues and view updates "
-                     "queue in the outbox",
-                     url);
+        spdlog::warn(
+            "NATS {} disconnected; ingest through the inbox continues and view updates "
+            "queue in the outbox",
+            url);
       }
     };
     auto connected = nats::NatsClient::Connect(nopts);
     if (!connected.ok()) return connected.status();
     client = std::move(connected).value();
     sink = std::make_unique<NatsSink>(*client);
+    projections::PublisherOptions views_publisher_options;
+    views_publisher_options.on_published =
+        [&kpis](std::span<const projections::PublishedMessage> messages, UnixNanos acked_at) {
+          kpis.ObservePublished(messages, acked_at);
+          if (!spdlog::should_log(spdlog::level::debug)) return;
+          for (const auto& m : messages) LogPublished(*m.message);
+        };
     views_publisher = std::make_unique<projections::Publisher>(
-        projections::Publisher::Source::kOutbox, **ledger, *sink);
+        projections::Publisher::Source::kOutbox, **ledger, *sink, views_publisher_options);
     feed_publisher = std::make_unique<projections::Publisher>(
         projections::Publisher::Source::kEventFeed, **ledger, *sink);
     NatsIntakeOptions iopts;
@@ -175,6 +315,24 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
       outbox_publisher.store(views_publisher.get());
     });
     intake_thread = std::jthread([&](std::stop_token s) { nats_intake->Run(s); });
+    registry.AddCollector([c = client.get()](metrics::Exposition& out) {
+      out.Sample("waybill_nats_connected", "1 while the NATS connection is up", "gauge", {},
+                 c->connected() ? 1 : 0);
+    });
+    if (api) {
+      // Portals without HTTP ask over NATS; same answers and rules as GET /v1/shipments/{id}.
+      auto sub = client->Subscribe(
+          "waybill.query.shipment", [c = client.get(), a = api.get()](nats::InMessage msg) {
+            if (msg.reply.empty()) return;
+            auto it = msg.headers.find("Authorization");
+            auto reply = a->QueryShipment(it == msg.headers.end() ? "" : it->second, msg.payload);
+            Status st = c->Publish(msg.reply, reply.body,
+                                   {{"Waybill-Status", std::to_string(reply.status)}});
+            if (!st.ok()) spdlog::warn("answering a shipment query: {}", st.ToString());
+          });
+      if (!sub.ok()) return sub.status();
+      query_sub = std::move(sub).value();
+    }
   }
 
   std::unique_ptr<inbox::InboxWatcher> inbox;
@@ -199,6 +357,11 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   }
 
   spdlog::info("waybill serve: stopping");
+  // HTTP first: no new requests; those in hand are answered before the ledger closes.
+  if (api) api->BeginShutdown();
+  query_sub.reset();
+  if (http_server) http_server->Stop();
+  if (api) api->WaitForIngests();
   // Intake first: what is in hand is finished and acked, nothing new is taken.
   if (intake_thread.joinable()) {
     intake_thread.request_stop();
@@ -216,6 +379,9 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     spdlog::error("projection worker could not catch up before stopping: {}",
                   caught_up.status().ToString());
   }
+  // The worker is stopped and caught up: nothing calls on_commit any more.
+  http_api.store(nullptr);
+  api.reset();  // waits for ingest answers still in flight
   if (streams_thread.joinable()) {
     streams_thread.request_stop();
     streams_thread.join();

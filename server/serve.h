@@ -38,7 +38,25 @@ struct ServeOptions {
   std::int64_t duplicate_window_seconds = 120;
   // Projection worker.
   std::size_t projection_batch = 2048;
+
+  // HTTP API (docs/http-api.md). "ADDR:PORT"; "off" disables it; port 0 picks a free one.
+  // The bound URL is written to DATA_DIR/http.url for the CLI and tests.
+  std::string http_listen = "127.0.0.1:8080";
+  int http_threads = 2;
+  std::uint64_t http_body_limit = 16 * 1024 * 1024;
+  std::uint32_t http_header_limit = 16 * 1024;
+  int http_idle_timeout_seconds = 60;
+  int http_request_timeout_seconds = 30;
+  std::string tls_cert_file, tls_key_file;
+  // Bearer tokens: HS256 secret or RS256 public key; neither: DATA_DIR/admin.token.
+  std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
+  double rate_limit_per_second = 1000;  // per principal; <= 0: unlimited
+  double rate_limit_burst = 2000;
+  std::uint64_t ready_max_lag = 100'000;  // /readyz: projection lag allowed, in events
 };
+
+// The file `waybill serve` writes its HTTP base URL to ("http://127.0.0.1:8080").
+std::string HttpUrlPath(const std::string& data_dir);
 
 // Runs the daemon until `stop` is requested. `on_ready` (optional) runs once everything
 // has started. Returns a startup error (data dir busy, bad config) or the first fatal error.

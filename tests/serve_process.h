@@ -127,6 +127,10 @@ class ServeProcess {
     if (pid_ > 0) throw std::runtime_error("ServeProcess::Start: already running");
     std::vector<std::string> all = {WAYBILL_CLI_PATH, "serve", "--data-dir", data_dir_};
     all.insert(all.end(), args_.begin(), args_.end());
+    // Tests run in parallel: never the default port. Port 0 picks a free one (DATA_DIR/http.url).
+    if (std::find(args_.begin(), args_.end(), "--http") == args_.end()) {
+      all.insert(all.end(), {"--http", "127.0.0.1:0"});
+    }
     struct stat st {};
     log_offset_ = stat(log_path_.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
     pid_ = SpawnWithLog(std::move(all), log_path_);
@@ -185,6 +189,12 @@ class ServeProcess {
   }
 
   bool running() const { return pid_ > 0; }
+  // The HTTP base URL the server wrote (after Start), without the newline; "" when none.
+  std::string http_url() const {
+    std::string url = ReadWholeFile(data_dir_ + "/http.url");
+    while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+    return url;
+  }
   pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }

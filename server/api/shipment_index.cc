@@ -1,0 +1,218 @@
+#include "server/api/shipment_index.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <mutex>
+
+#include "schemas/time.h"
+
+namespace waybill::server::api {
+namespace {
+
+std::optional<std::string> OptString(simdjson::dom::object& obj, std::string_view key) {
+  std::string_view v;
+  if (obj[key].get(v) != simdjson::SUCCESS) return std::nullopt;
+  return std::string(v);
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+ShipmentSummary SummarizeViews(std::string_view shipment_id,
+                               const projections::ShipmentViews& views) {
+  ShipmentSummary s;
+  s.shipment_id = std::string(shipment_id);
+  for (projections::ViewKind kind : projections::kAllViews) {
+    if (const auto* v = views.get(kind)) s.last_seq_all = std::max(s.last_seq_all, v->last_seq());
+  }
+  // The masked combined object is the single source of these fields' meaning.
+  const std::string json = views.ToJson(shipment_id, /*include_freight_cost=*/false);
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(json).get(obj) != simdjson::SUCCESS) return s;
+  s.customer_id = OptString(obj, "customer_id");
+  s.carrier = OptString(obj, "carrier");
+  s.status = OptString(obj, "status");
+  std::uint64_t seq = 0;
+  if (obj["last_seq"].get(seq) == simdjson::SUCCESS) s.last_seq = seq;
+  if (auto at = OptString(obj, "updated_at")) {
+    if (auto parsed = ParseRfc3339(*at); parsed.ok()) s.updated_at = parsed->utc;
+  }
+  return s;
+}
+
+std::string EncodeCursor(const ListCursor& cursor) {
+  return std::to_string(cursor.last_seq) + "." + Hex(cursor.shipment_id);
+}
+
+std::optional<ListCursor> DecodeCursor(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
+  ListCursor c;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + dot, c.last_seq);
+  if (ec != std::errc() || p != text.data() + dot) return std::nullopt;
+  auto id = Unhex(text.substr(dot + 1));
+  if (!id || id->empty()) return std::nullopt;
+  c.shipment_id = std::move(*id);
+  return c;
+}
+
+Result<std::unique_ptr<ShipmentIndex>> ShipmentIndex::Load(const ledger::Ledger& ledger) {
+  auto index = std::make_unique<ShipmentIndex>();
+  if (Status st = index->Reload(ledger); !st.ok()) return st;
+  return index;
+}
+
+Status ShipmentIndex::Reload(const ledger::Ledger& ledger) {
+  std::map<std::string, projections::ShipmentViews, std::less<>> all;
+  for (projections::ViewKind kind : projections::kAllViews) {
+    auto gen = projections::ReadActiveGeneration(ledger, kind);
+    if (!gen.ok()) return gen.status();
+    Status decode_error;
+    Status st =
+        ledger.ScanAux(ledger::AuxSpace::kViews, projections::ViewGenerationBegin(kind, *gen),
+                       projections::ViewGenerationEnd(kind, *gen),
+                       [&](std::string_view key, std::string_view value) {
+                         auto view = projections::DecodeView(kind, value);
+                         if (!view.ok()) {
+                           decode_error = view.status();
+                           return false;
+                         }
+                         auto& slot = all[std::string(projections::ShipmentOfViewKey(key))];
+                         switch (kind) {
+                           case projections::ViewKind::kStatus:
+                             slot.status = std::move(view).value();
+                             break;
+                           case projections::ViewKind::kEta:
+                             slot.eta = std::move(view).value();
+                             break;
+                           case projections::ViewKind::kFreightCost:
+                             slot.freight_cost = std::move(view).value();
+                             break;
+                         }
+                         return true;
+                       });
+    if (!st.ok()) return st;
+    if (!decode_error.ok()) return decode_error;
+  }
+  std::map<Order, ShipmentSummary> ordered;
+  std::unordered_map<std::string, std::uint64_t> seq_of;
+  seq_of.reserve(all.size());
+  for (auto& [id, views] : all) {
+    ShipmentSummary s = SummarizeViews(id, views);
+    seq_of[id] = s.last_seq;
+    Order key{s.last_seq, id};
+    ordered.emplace(std::move(key), std::move(s));
+  }
+  std::unique_lock lock(mu_);
+  ordered_ = std::move(ordered);
+  seq_of_ = std::move(seq_of);
+  return Status::Ok();
+}
+
+Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
+                              const std::vector<std::string>& shipment_ids) {
+  if (shipment_ids.empty()) return Status::Ok();
+  std::uint32_t gens[3];
+  for (int i = 0; i < 3; ++i) {
+    auto gen = projections::ReadActiveGeneration(ledger, projections::kAllViews[i]);
+    if (!gen.ok()) return gen.status();
+    gens[i] = *gen;
+  }
+  std::vector<ShipmentSummary> summaries;
+  summaries.reserve(shipment_ids.size());
+  for (const std::string& id : shipment_ids) {
+    projections::ShipmentViews views;
+    for (int i = 0; i < 3; ++i) {
+      auto stored = projections::ReadStoredView(ledger, projections::kAllViews[i], gens[i], id);
+      if (!stored.ok()) return stored.status();
+      switch (projections::kAllViews[i]) {
+        case projections::ViewKind::kStatus:
+          views.status = std::move(stored).value();
+          break;
+        case projections::ViewKind::kEta:
+          views.eta = std::move(stored).value();
+          break;
+        case projections::ViewKind::kFreightCost:
+          views.freight_cost = std::move(stored).value();
+          break;
+      }
+    }
+    if (views.empty()) continue;
+    summaries.push_back(SummarizeViews(id, views));
+  }
+  std::unique_lock lock(mu_);
+  for (auto& s : summaries) PutLocked(std::move(s));
+  return Status::Ok();
+}
+
+void ShipmentIndex::PutLocked(ShipmentSummary summary) {
+  auto it = seq_of_.find(summary.shipment_id);
+  if (it != seq_of_.end()) {
+    ordered_.erase(Order{it->second, summary.shipment_id});
+    it->second = summary.last_seq;
+  } else {
+    seq_of_.emplace(summary.shipment_id, summary.last_seq);
+  }
+  Order key{summary.last_seq, summary.shipment_id};
+  ordered_.insert_or_assign(std::move(key), std::move(summary));
+}
+
+ShipmentIndex::Page ShipmentIndex::List(const ListFilter& filter,
+                                        const std::optional<ListCursor>& cursor,
+                                        std::size_t limit) const {
+  Page page;
+  std::shared_lock lock(mu_);
+  auto it = ordered_.begin();
+  if (cursor) it = ordered_.upper_bound(Order{cursor->last_seq, cursor->shipment_id});
+  bool more = false;
+  for (; it != ordered_.end(); ++it) {
+    const ShipmentSummary& s = it->second;
+    if (filter.customer && s.customer_id != filter.customer) continue;
+    if (filter.status && s.status != filter.status) continue;
+    if (filter.carrier && s.carrier != filter.carrier) continue;
+    if (filter.updated_since && s.updated_at < *filter.updated_since) continue;
+    if (page.shipment_ids.size() == limit) {
+      more = true;  // only when another match exists, so the last page says so
+      break;
+    }
+    page.shipment_ids.push_back(s.shipment_id);
+  }
+  if (more) {
+    const auto& last_id = page.shipment_ids.back();
+    page.next = ListCursor{seq_of_.at(last_id), last_id};
+  }
+  return page;
+}
+
+std::size_t ShipmentIndex::size() const {
+  std::shared_lock lock(mu_);
+  return ordered_.size();
+}
+
+}  // namespace waybill::server::api
