@@ -1,4 +1,7 @@
 // waybill: the command-line entry point. Dispatches to one command per verb.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -37,6 +40,10 @@ void Usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // stdout carries results (JSON summaries, views); log lines go to stderr. Commands other
+  // than serve report what matters themselves, so library logs below warn stay quiet.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("waybill"));
+  spdlog::set_level(spdlog::level::warn);
   if (argc < 2) {
     Usage(std::cerr);
     return waybill::cli::kExitUsage;

@@ -5,7 +5,9 @@
 #     URL or $WAYBILL_NATS_URL names a server to use instead),
 #   - `waybill serve` on ./waybill-data (or $WAYBILL_DATA_DIR), with a drop folder ./waybill-inbox,
 #   - the bundled sample fed through NATS (waybill.ingest.canonical),
-#   - the resulting views of the sample's shipments printed.
+#   - the resulting views of the sample's shipments printed,
+#   - the HTTP API on 127.0.0.1:8080 (or the next free port), its URL in DATA_DIR/http.url and
+#     the local admin token in DATA_DIR/admin.token.
 # Then both keep running until Ctrl-C, which stops them cleanly. `--once` stops them right
 # after printing the views (for scripts). Safe to run again: re-sent messages are duplicates.
 set -euo pipefail
@@ -53,13 +55,17 @@ if [[ -z "$NATS_URL" ]]; then
   port_in_use "$PORT" || { echo "nats-server did not start; see ./waybill-nats/nats-server.log" >&2; exit 1; }
 fi
 
-echo "== waybill serve --data-dir $DATA_DIR --nats $NATS_URL --inbox $INBOX"
-mkdir -p "$INBOX"
+HTTP_PORT=${WAYBILL_HTTP_PORT:-8080}
+while port_in_use "$HTTP_PORT"; do HTTP_PORT=$((HTTP_PORT + 1)); done
+echo "== waybill serve --data-dir $DATA_DIR --nats $NATS_URL --inbox $INBOX --http 127.0.0.1:$HTTP_PORT"
+mkdir -p "$INBOX" "$DATA_DIR"
+rm -f "$DATA_DIR/http.url"
 "$WAYBILL" serve --config deploy/waybill.conf --data-dir "$DATA_DIR" --nats "$NATS_URL" \
-  --inbox "$INBOX" &
+  --inbox "$INBOX" --http "127.0.0.1:$HTTP_PORT" &
 SERVE_PID=$!
-for _ in $(seq 100); do [[ -S "$DATA_DIR/control.sock" ]] && break; sleep 0.1; done
-[[ -S "$DATA_DIR/control.sock" ]] || { echo "waybill serve did not start" >&2; exit 1; }
+for _ in $(seq 100); do [[ -s "$DATA_DIR/http.url" ]] && break; sleep 0.1; done
+[[ -s "$DATA_DIR/http.url" ]] || { echo "waybill serve did not start" >&2; exit 1; }
+HTTP_URL=$(cat "$DATA_DIR/http.url")
 
 echo "== feeding deploy/sample/shipments.ndjson through NATS (waybill.ingest.canonical)"
 "$WAYBILL" send --nats "$NATS_URL" --format canonical deploy/sample/shipments.ndjson
@@ -78,5 +84,6 @@ echo "== stats"
 "$WAYBILL" stats --data-dir "$DATA_DIR"
 
 if [[ "$ONCE" == 1 ]]; then exit 0; fi
-echo "== running; views are published on $NATS_URL (waybill.views.>); drop files into $INBOX/<format>/; Ctrl-C stops"
+echo "== running; HTTP API on $HTTP_URL (bearer token: $DATA_DIR/admin.token; docs/http-api.md)"
+echo "   views are published on $NATS_URL (waybill.views.>); drop files into $INBOX/<format>/; Ctrl-C stops"
 wait "$SERVE_PID"

@@ -360,7 +360,10 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   // HTTP first: no new requests; those in hand are answered before the ledger closes.
   if (api) api->BeginShutdown();
   query_sub.reset();
-  if (http_server) http_server->Stop();
+  if (http_server) {
+    http_server->Stop();
+    std::remove(HttpUrlPath(options.data_dir).c_str());  // nothing listens there any more
+  }
   if (api) api->WaitForIngests();
   // Intake first: what is in hand is finished and acked, nothing new is taken.
   if (intake_thread.joinable()) {

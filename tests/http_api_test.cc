@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "server/api/route_table.h"
 #include "server/auth/token_mint.h"
 #include "server/client/http_client.h"
 #include "tests/nats_test_server.h"
@@ -669,6 +670,46 @@ TEST_CASE("TLS when a certificate is configured") {
   auto r = (*c)->Request("GET", "/healthz");
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(r->status == 200);
+}
+
+TEST_CASE("every route: its scope lets the call through, every other scope is refused") {
+  Server s;
+  Seed(s);
+  auto rejected = Ingest(s, "{\"event_id\":\"bad\",\"kind\":\"milestone\"}\n");
+  REQUIRE(rejected.status == 422);
+  const std::vector<std::string> all_scopes = {"ingest", "shipments:read", "costs:read",
+                                               "audit:read", "admin"};
+  for (const auto& route : server::api::kRoutes) {
+    std::string path(route.path);
+    auto replace = [&](std::string_view param, std::string_view value) {
+      if (auto at = path.find(param); at != std::string::npos) {
+        path.replace(at, param.size(), value);
+      }
+    };
+    replace("{format}", "canonical");
+    replace("{id}", route.path.find("dlq") != std::string_view::npos ? "1" : "SHP-A1");
+    std::string body;
+    if (route.id == server::api::RouteId::kIngest) body = MilestoneLine("scope-test", "SHP-A1");
+    if (route.id == server::api::RouteId::kAdminRepublish) body = R"({"from":1})";
+    if (route.id == server::api::RouteId::kAdminRebuild) body = R"({"shipment":"SHP-A1"})";
+    INFO(route.method << " " << path);
+    if (route.scope.empty()) {
+      CHECK(s.Call("", route.method, path, body).status == 200);
+      continue;
+    }
+    auto allowed = s.Call(Token("scoped", std::string(route.scope)), route.method, path, body);
+    CHECK_MESSAGE(allowed.status != 401, allowed.body);
+    CHECK_MESSAGE(allowed.status != 403, allowed.body);
+    CHECK_MESSAGE(allowed.status < 500, allowed.body);
+    std::string others;
+    for (const auto& scope : all_scopes) {
+      if (scope != route.scope) others += (others.empty() ? "" : " ") + scope;
+    }
+    auto denied = s.Call(Token("other-scopes", others), route.method, path, body);
+    CHECK(denied.status == 403);
+    CHECK(Has(denied.body, "required_scope"));
+    CHECK(s.Call("", route.method, path, body).status == 401);
+  }
 }
 
 // Sends a waybill.query.shipment request with `token` and returns (Waybill-Status, body).
