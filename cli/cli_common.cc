@@ -3,7 +3,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 
 namespace waybill::cli {
@@ -54,6 +57,22 @@ std::unique_ptr<ledger::Ledger> OpenLedgerOrReport(const std::string& data_dir,
     return nullptr;
   }
   return std::move(r).value();
+}
+
+Result<std::string> ReadDocument(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
+  std::string data;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (data.size() > kMaxDocumentBytes) {
+      return Status::Invalid(path + " is larger than " + std::to_string(kMaxDocumentBytes >> 20) +
+                             " MiB; split it into smaller files");
+    }
+  }
+  if (in.bad()) return Status::IoError("reading " + path + ": " + std::strerror(errno));
+  return data;
 }
 
 std::string LocalPrincipal() {

@@ -47,4 +47,9 @@ std::string LocalPrincipal();
 // Prints "waybill <command>: <message>" to stderr.
 void ReportError(const std::string& command, const std::string& message);
 
+// Reads a whole document (X12, JSON) into memory: they are mapped as one piece. IoError
+// when it cannot be read, InvalidArgument beyond kMaxDocumentBytes.
+inline constexpr std::size_t kMaxDocumentBytes = 256u << 20;
+Result<std::string> ReadDocument(const std::string& path);
+
 }  // namespace waybill::cli

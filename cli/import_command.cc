@@ -1,4 +1,8 @@
 // waybill import --data-dir DIR --format FORMAT FILE...
+// waybill import --server URL --format FORMAT FILE...     (POST /v1/ingest/{format})
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -6,32 +10,66 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/import_online.h"
+#include "cli/printers.h"
+#include "cli/progress.h"
 #include "ingest/adapter_registry.h"
 #include "ingest/canonical_import.h"
 #include "ingest/document_import.h"
 #include "ingest/intake_config.h"
 
 namespace waybill::cli {
-
 namespace {
 
-constexpr std::size_t kMaxDocumentBytes = 256u << 20;
+// Passes reads through to `source`, reporting the bytes read so far to a ProgressMeter.
+class MeteredStreambuf : public std::streambuf {
+ public:
+  MeteredStreambuf(std::streambuf* source, ProgressMeter& meter, std::uint64_t* done)
+      : source_(source), meter_(meter), done_(done) {}
 
-// Reads a whole document (X12, JSON) into memory; they are mapped as one piece.
-Result<std::string> ReadDocument(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
-  std::string data;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    data.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (data.size() > kMaxDocumentBytes) {
-      return Status::Invalid(path + " is larger than " + std::to_string(kMaxDocumentBytes >> 20) +
-                             " MiB; split it into smaller files");
+ protected:
+  std::streamsize xsgetn(char* s, std::streamsize n) override {
+    // Drain what underflow() buffered first, then read straight through.
+    std::streamsize got = std::min<std::streamsize>(n, egptr() - gptr());
+    if (got > 0) {
+      std::memcpy(s, gptr(), static_cast<std::size_t>(got));
+      gbump(static_cast<int>(got));
+    }
+    if (got < n) {
+      const std::streamsize more = source_->sgetn(s + got, n - got);
+      if (more > 0) Count(more);
+      got += std::max<std::streamsize>(more, 0);
+    }
+    return got;
+  }
+  int_type underflow() override {
+    const std::streamsize got = source_->sgetn(buf_, sizeof buf_);
+    if (got <= 0) return traits_type::eof();
+    Count(got);
+    setg(buf_, buf_, buf_ + got);
+    return traits_type::to_int_type(buf_[0]);
+  }
+
+ private:
+  void Count(std::streamsize n) {
+    *done_ += static_cast<std::uint64_t>(n);
+    meter_.Update(*done_);
+  }
+  std::streambuf* source_;
+  ProgressMeter& meter_;
+  std::uint64_t* done_;
+  char buf_[1 << 16];
+};
+
+std::uint64_t TotalBytes(const std::vector<std::string>& files) {
+  std::uint64_t total = 0;
+  for (const auto& f : files) {
+    struct stat st {};
+    if (f != "-" && stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<std::uint64_t>(st.st_size);
     }
   }
-  if (in.bad()) return Status::IoError("reading " + path + ": " + std::strerror(errno));
-  return data;
+  return total;
 }
 
 }  // namespace
@@ -39,20 +77,24 @@ Result<std::string> ReadDocument(const std::string& path) {
 int RunImport(int argc, char** argv) {
   const CommandSpec spec{
       "import",
-      "waybill import --data-dir DIR --format FORMAT [--partner ID] [--partners FILE] "
-      "[--mappings DIR]... FILE...",
+      "waybill import (--data-dir DIR [--partners FILE] [--mappings DIR]... | --server URL) "
+      "--format FORMAT [--partner ID] FILE...",
       "Validates and appends every message in FILE (\"-\" for stdin) to the ledger. Formats: "
       "canonical (NDJSON canonical events), x12 (204/990/214/210), dcsa-tnt, epcis, and every "
       "mapping-file format (sap-s4-delivery, d365-sales-order, ...). Prints one JSON summary "
       "line {\"accepted\":N,\"duplicates\":N,\"rejected\":N}, with \"rejects\" (file, "
       "line, position, reason, dead_letter_id) when anything was rejected; rejected messages are "
       "kept as dead letters (see `waybill dlq`). Exit 0: all accepted or duplicate; 3: something "
-      "rejected; 2: usage; 1: I/O error.",
+      "rejected; 2: usage; 1: I/O error. With --server URL the files go to that server's HTTP "
+      "API instead (token scope ingest), canonical NDJSON in chunks of 1000 lines, each "
+      "request idempotent: running the same import again stores nothing twice.",
       "waybill import --data-dir ./waybill-data --format x12 --partner ACME status.edi"};
   std::string data_dir, format, partner, partners_file;
   std::vector<std::string> files, mapping_dirs;
+  OnlineOptions online;
   po::options_description options("options");
   AddCommonOptions(options, &data_dir);
+  AddOnlineOptions(options, &online, 300);
   options.add_options()("format", po::value<std::string>(&format)->required(),
                         "message format (see above)")("partner", po::value<std::string>(&partner),
                                                       "trading partner the files came from")(
@@ -65,6 +107,28 @@ int RunImport(int argc, char** argv) {
   positional.add("file", -1);
   po::variables_map vm;
   if (int rc = ParseCommandLine(argc, argv, spec, options, positional, &vm); rc >= 0) return rc;
+  if (online.enabled() && (!partners_file.empty() || !mapping_dirs.empty())) {
+    ReportError("import",
+                "--partners and --mappings are offline only: with --server the server maps "
+                "with its own partner profiles and mapping files");
+    return kExitUsage;
+  }
+  // Every file must be readable before anything is sent or appended.
+  auto all_readable = [&] {
+    for (const auto& f : files) {
+      if (f == "-") continue;
+      std::ifstream probe(f, std::ios::binary);
+      if (!probe) {
+        ReportError("import", "cannot read " + f + ": " + std::strerror(errno));
+        return false;
+      }
+    }
+    return true;
+  };
+  if (online.enabled()) {
+    if (!all_readable()) return kExitIoError;
+    return ImportOnline({format, partner, files}, online, data_dir);
+  }
 
   auto config = ingest::LoadIntakeConfig(data_dir, partners_file, mapping_dirs);
   if (!config.ok()) {
@@ -80,20 +144,14 @@ int RunImport(int argc, char** argv) {
     }
     adapter = std::move(made).value();
   }
-  // Every file must be readable before anything is appended.
-  for (const auto& f : files) {
-    if (f == "-") continue;
-    std::ifstream probe(f, std::ios::binary);
-    if (!probe) {
-      ReportError("import", "cannot read " + f + ": " + std::strerror(errno));
-      return kExitIoError;
-    }
-  }
+  if (!all_readable()) return kExitIoError;
   auto ledger = OpenLedgerOrReport(data_dir, ledger::OpenMode::kReadWrite);
   if (!ledger) return kExitIoError;
 
   ingest::AppendPipeline pipeline(*ledger);
   Status failure;
+  ProgressMeter meter("import", TotalBytes(files), ProgressUnit::kBytes);
+  std::uint64_t bytes_read = 0;
   for (const auto& f : files) {
     const std::string origin = f == "-" ? "stdin" : f;
     const std::optional<std::string> partner_opt =
@@ -103,12 +161,11 @@ int RunImport(int argc, char** argv) {
       ctx.origin = origin;
       ctx.partner = partner_opt;
       ctx.principal = LocalPrincipal();
-      if (f == "-") {
-        failure = ingest::ImportCanonicalStream(std::cin, ctx, pipeline);
-      } else {
-        std::ifstream in(f, std::ios::binary);
-        failure = ingest::ImportCanonicalStream(in, ctx, pipeline);
-      }
+      std::ifstream file;
+      if (f != "-") file.open(f, std::ios::binary);
+      MeteredStreambuf metered(f == "-" ? std::cin.rdbuf() : file.rdbuf(), meter, &bytes_read);
+      std::istream in(&metered);
+      failure = ingest::ImportCanonicalStream(in, ctx, pipeline);
     } else {
       Result<std::string> doc = f == "-" ? ReadDocument("/dev/stdin") : ReadDocument(f);
       if (!doc.ok()) {
@@ -120,24 +177,19 @@ int RunImport(int argc, char** argv) {
         ctx.principal = LocalPrincipal();
         ctx.profiles = &config->profiles;
         ingest::ImportDocument(*adapter, *doc, ctx, pipeline);
+        bytes_read += doc->size();
+        meter.Update(bytes_read);
       }
     }
     if (!failure.ok()) break;
   }
   auto summary = pipeline.Finish();
-  if (!failure.ok() || !summary.ok()) {
+  meter.Clear();
+  if (!summary.ok()) {
     ReportError("import", (!failure.ok() ? failure : summary.status()).ToString());
-    if (summary.ok()) std::cout << summary->ToJson() << std::endl;  // what did land
     return kExitIoError;
   }
-  std::cout << summary->ToJson() << std::endl;
-  for (const auto& r : summary->rejects) {
-    std::cerr << r.origin;
-    if (r.line != 0) std::cerr << ":" << r.line;
-    if (!r.position.empty()) std::cerr << " [" << r.position << "]";
-    std::cerr << ": rejected (dead letter " << r.dead_letter_id << "): " << r.reason << "\n";
-  }
-  return summary->rejected > 0 ? kExitRejected : kExitOk;
+  return PrintImportSummary(*summary, failure);
 }
 
 }  // namespace waybill::cli

@@ -3,11 +3,14 @@
 //
 // Both need to write the views family. When `waybill serve` holds the data dir they send
 // the request to it over its control socket (server/control_socket.h) and it does the work
-// online; otherwise they open the data dir themselves.
+// online; otherwise they open the data dir themselves. With --server URL they send it to
+// the server's HTTP API instead (POST /v1/admin/rebuild, POST /v1/admin/republish).
 #include <iostream>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/online.h"
+#include "cli/progress.h"
 #include "projections/projector.h"
 #include "schemas/event_json.h"
 #include "server/control_socket.h"
@@ -27,6 +30,23 @@ int AskServer(const char* command, const std::string& data_dir, const std::strin
     return kExitIoError;
   }
   std::cout << *response << std::endl;
+  return kExitOk;
+}
+
+// POSTs `body` to `target` and prints the server's answer ({"ok":true,...}) as offline.
+int PostOnline(const char* command, const OnlineOptions& online, const std::string& data_dir,
+               const std::string& target, const std::string& body) {
+  int open_rc = kExitIoError;
+  auto session = ServerSession::Open(command, online, data_dir, &open_rc);
+  if (!session) return open_rc;
+  Result<client::HttpReply> reply = Status::Internal("not sent");
+  {
+    Spinner spinner(command);  // the server answers once the work is done
+    reply = session->Call("POST", target, body);
+  }
+  if (!reply.ok()) return session->Failed(reply.status());
+  if (!IsSuccess(reply->status)) return session->Refused(*reply);
+  std::cout << MinifyJson(reply->body) << std::endl;
   return kExitOk;
 }
 
@@ -51,17 +71,20 @@ std::unique_ptr<ledger::Ledger> OpenForWrite(const char* command, const std::str
 
 int RunRebuild(int argc, char** argv) {
   const CommandSpec spec{
-      "rebuild", "waybill rebuild --data-dir DIR [--view NAME]... [--shipment ID]",
+      "rebuild", "waybill rebuild (--data-dir DIR | --server URL) [--view NAME]... [--shipment ID]",
       "Drops views (all, or --view status|eta|freight_cost) and refolds them from the log; "
       "the result is byte-identical to incremental folding. "
       "While `waybill serve` runs, the server does it: it builds a shadow copy and swaps it in "
       "atomically, and queries keep answering. Publishes nothing (see `waybill republish`). "
+      "With --server URL the request goes to that server's HTTP API (token scope admin). "
       "Prints {\"ok\":true,\"checkpoint\":N,\"elapsed_ms\":N}.",
       "waybill rebuild --data-dir ./waybill-data --view status"};
   std::string data_dir, shipment;
   std::vector<std::string> view_names;
+  OnlineOptions online;
   po::options_description options("options");
   AddCommonOptions(options, &data_dir);
+  AddOnlineOptions(options, &online, 3600);
   options.add_options()("view", po::value<std::vector<std::string>>(&view_names),
                         "status, eta or freight_cost; repeatable (default: all)")(
       "shipment", po::value<std::string>(&shipment), "only this shipment's views");
@@ -76,6 +99,23 @@ int RunRebuild(int argc, char** argv) {
       return kExitUsage;
     }
     views.push_back(*kind);
+  }
+  if (online.enabled()) {
+    std::string body = "{";
+    if (!views.empty()) {
+      body += "\"views\":[";
+      for (std::size_t i = 0; i < views.size(); ++i) {
+        if (i > 0) body.push_back(',');
+        AppendJsonString(projections::ToString(views[i]), &body);
+      }
+      body += "]";
+    }
+    if (!shipment.empty()) {
+      body += views.empty() ? "\"shipment\":" : ",\"shipment\":";
+      AppendJsonString(shipment, &body);
+    }
+    body += "}";
+    return PostOnline("rebuild", online, data_dir, "/v1/admin/rebuild", body);
   }
   if (views.empty()) {
     views.assign(std::begin(projections::kAllViews), std::end(projections::kAllViews));
@@ -125,17 +165,21 @@ int RunRebuild(int argc, char** argv) {
 
 int RunRepublish(int argc, char** argv) {
   const CommandSpec spec{
-      "republish", "waybill republish --data-dir DIR --from SEQ [--to SEQ] [--shipment ID]",
+      "republish",
+      "waybill republish (--data-dir DIR | --server URL) --from SEQ [--to SEQ] [--shipment ID]",
       "Queues again for publishing the canonical events with sequence in [SEQ, TO] (on "
       "waybill.events.<kind>.<shipment>) and the current views of every shipment they touch "
       "(on waybill.views.<view>.<customer>.<shipment>), for consumers that lost data on their "
       "side. Message ids are the originals. While `waybill serve` runs the server queues them; "
-      "otherwise they go out when it next starts. Prints {\"ok\":true,\"events\":N,\"views\":N}.",
+      "otherwise they go out when it next starts. With --server URL the request goes to that "
+      "server's HTTP API (token scope admin). Prints {\"ok\":true,\"events\":N,\"views\":N}.",
       "waybill republish --data-dir ./waybill-data --from 1 --to 5000"};
   std::string data_dir, shipment;
   std::uint64_t from = 0, to = UINT64_MAX;
+  OnlineOptions online;
   po::options_description options("options");
   AddCommonOptions(options, &data_dir);
+  AddOnlineOptions(options, &online, 3600);
   options.add_options()("from", po::value<std::uint64_t>(&from)->required(),
                         "first ledger sequence")("to", po::value<std::uint64_t>(&to),
                                                  "last ledger sequence (default: the head)")(
@@ -145,6 +189,16 @@ int RunRepublish(int argc, char** argv) {
   if (from == 0 || to < from) {
     ReportError("republish", "--from must be >= 1 and --to >= --from");
     return kExitUsage;
+  }
+  if (online.enabled()) {
+    std::string body = "{\"from\":" + std::to_string(from);
+    if (to != UINT64_MAX) body += ",\"to\":" + std::to_string(to);
+    if (!shipment.empty()) {
+      body.append(",\"shipment\":");
+      AppendJsonString(shipment, &body);
+    }
+    body.push_back('}');
+    return PostOnline("republish", online, data_dir, "/v1/admin/republish", body);
   }
   bool busy = false;
   auto ledger = OpenForWrite("republish", data_dir, &busy);
