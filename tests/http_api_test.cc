@@ -146,9 +146,11 @@ void WaitForViews(const Server& s, std::uint64_t seq) {
   for (int i = 0; i < 600; ++i) {
     auto r = s.Call(admin, "GET", "/readyz");
     Json j(r.body);
-    std::uint64_t cp = 0;
+    // Folded into the views, and reflected by the list index (which follows on its own thread).
+    std::uint64_t cp = 0, listed = 0;
     REQUIRE(j.doc["projection_checkpoint"].get(cp) == simdjson::SUCCESS);
-    if (cp >= seq) return;
+    REQUIRE(j.doc["list_index_seq"].get(listed) == simdjson::SUCCESS);
+    if (cp >= seq && listed >= seq) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   FAIL("views did not catch up to " << seq);

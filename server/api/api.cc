@@ -116,6 +116,8 @@ Api::Impl::Impl(ApiDeps deps, ApiOptions options, std::unique_ptr<ShipmentIndex>
       &deps_.metrics.GetHistogram("waybill_ingest_request_events", "Events per HTTP ingest request",
                                   {1, 10, 100, 1000, 10000, 100000});
   RegisterCollectors();
+  // The index was just loaded from views stored up to (at least) the checkpoint.
+  index_through_seq_.store(deps_.projector.checkpoint().last_seq);
   index_thread_ = std::jthread([this](std::stop_token stop) { IndexLoop(stop); });
 }
 
@@ -303,7 +305,10 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
   if (events.empty()) return;
   {
     std::lock_guard<std::mutex> lock(dirty_mu_);
-    for (const Event& e : events) dirty_.insert(e.shipment_id);
+    for (const Event& e : events) {
+      dirty_.insert(e.shipment_id);
+      dirty_through_seq_ = std::max(dirty_through_seq_, e.ledger.seq);
+    }
   }
   dirty_cv_.notify_one();
 }
@@ -311,15 +316,19 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
 void Api::Impl::IndexLoop(std::stop_token stop) {
   for (;;) {
     std::vector<std::string> batch;
+    std::uint64_t through = 0;
     {
       std::unique_lock<std::mutex> lock(dirty_mu_);
       dirty_cv_.wait(lock, stop, [&] { return !dirty_.empty(); });
       if (stop.stop_requested()) return;
       batch.assign(std::make_move_iterator(dirty_.begin()), std::make_move_iterator(dirty_.end()));
       dirty_.clear();
+      through = dirty_through_seq_;
     }
     if (Status st = index_->Refresh(deps_.ledger, batch); !st.ok()) {
       spdlog::error("shipment list index: {} (the list may miss recent changes)", st.ToString());
+    } else {
+      index_through_seq_.store(through);
     }
   }
 }
@@ -369,7 +378,8 @@ void Api::Impl::Readyz(Call& call) {
   std::string body = "{\"ready\":" + std::string(reason.empty() ? "true" : "false") +
                      ",\"ledger\":\"open\",\"head_seq\":" + std::to_string(head) +
                      ",\"projection_checkpoint\":" + std::to_string(folded) +
-                     ",\"projection_lag\":" + std::to_string(lag);
+                     ",\"projection_lag\":" + std::to_string(lag) +
+                     ",\"list_index_seq\":" + std::to_string(index_through_seq_.load());
   if (!reason.empty()) {
     body += ",\"reason\":";
     AppendJsonString(reason, &body);

@@ -126,6 +126,8 @@ class Api::Impl {
   std::mutex dirty_mu_;
   std::condition_variable_any dirty_cv_;
   std::set<std::string> dirty_;
+  std::uint64_t dirty_through_seq_ = 0;               // guarded by dirty_mu_
+  std::atomic<std::uint64_t> index_through_seq_{0};  // last seq the list index reflects
 
   // Metric series, looked up once: per route, per status code class of interest.
   // Index kRoutes.size() stands for "no route" (404/405 before routing).
