@@ -52,7 +52,8 @@ ShipmentSummary SummarizeViews(std::string_view shipment_id,
   }
   // The masked combined object is the single source of these fields' meaning.
   const std::string json = views.ToJson(shipment_id, /*include_freight_cost=*/false);
-  simdjson::dom::parser parser;
+  // A parser allocates its buffers on first use: keep one per thread, not one per call.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(json).get(obj) != simdjson::SUCCESS) return s;
   s.customer_id = OptString(obj, "customer_id");
