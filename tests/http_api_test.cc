@@ -562,7 +562,9 @@ TEST_CASE("operations: health, readiness, metrics, errors for bad requests") {
   CHECK(metrics.status == 200);
   CHECK(Has(metrics.header("Content-Type"), "text/plain"));
   CHECK(Has(metrics.body, "waybill_http_requests_total{route=\"/v1/ingest/{format}\""));
-  CHECK(Has(metrics.body, "waybill_http_request_duration_seconds_bucket"));
+  CHECK(Has(metrics.body,
+            "waybill_http_request_duration_seconds_count{route=\"/v1/ingest/{format}\","
+            "status=\"200\"}"));
   CHECK(Has(metrics.body, "waybill_ingest_events_total{result=\"accepted\"} 6"));
   CHECK(Has(metrics.body, "waybill_projection_lag_events"));
   CHECK(Has(metrics.body, "waybill_ledger_commit_seconds"));

@@ -94,14 +94,13 @@ Api::Impl::Impl(ApiDeps deps, ApiOptions options, std::unique_ptr<ShipmentIndex>
                    std::chrono::duration_cast<std::chrono::seconds>(options.idempotency_ttl)),
       request_counters_(
           std::make_unique<std::array<std::atomic<metrics::Counter*>, kStatuses.size()>[]>(
+              kRoutes.size() + 1)),
+      request_seconds_(
+          std::make_unique<std::array<std::atomic<metrics::Histogram*>, kStatuses.size()>[]>(
               kRoutes.size() + 1)) {
   for (std::size_t i = 0; i <= kRoutes.size(); ++i) {
-    const std::string route = i < kRoutes.size() ? std::string(kRoutes[i].path) : "unmatched";
-    request_seconds_.push_back(&deps_.metrics.GetHistogram(
-        "waybill_http_request_duration_seconds",
-        "Time from a whole request read to its response handed to the connection",
-        metrics::LatencyBuckets(), {{"route", route}}));
     for (auto& c : request_counters_[i]) c.store(nullptr);
+    for (auto& h : request_seconds_[i]) h.store(nullptr);
   }
   ingest_accepted_ = &deps_.metrics.GetCounter("waybill_ingest_events_total",
                                                "Events submitted through HTTP ingest by outcome",
@@ -130,29 +129,46 @@ Api::Impl::~Impl() {
 
 void Api::Impl::RecordRequest(std::size_t route_index, std::string_view method, unsigned status,
                               double seconds) {
-  request_seconds_[route_index]->Observe(seconds);
   std::size_t slot = kStatuses.size();
   for (std::size_t i = 0; i < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) slot = i;
   }
-  const std::string route =
-      route_index < kRoutes.size() ? std::string(kRoutes[route_index].path) : "unmatched";
-  auto lookup = [&] {
+  auto route = [&] {
+    return route_index < kRoutes.size() ? std::string(kRoutes[route_index].path)
+                                        : std::string("unmatched");
+  };
+  auto counter_of = [&] {
     return &deps_.metrics.GetCounter(
         "waybill_http_requests_total", "HTTP requests answered, by route, method and status",
-        {{"route", route}, {"method", std::string(method)}, {"status", std::to_string(status)}});
+        {{"route", route()}, {"method", std::string(method)}, {"status", std::to_string(status)}});
   };
-  if (slot == kStatuses.size()) {
-    lookup()->Add();
+  auto histogram_of = [&] {
+    return &deps_.metrics.GetHistogram(
+        "waybill_http_request_duration_seconds",
+        "Time from a whole request read to its response handed to the connection, by route "
+        "and status",
+        metrics::LatencyBuckets(), {{"route", route()}, {"status", std::to_string(status)}});
+  };
+  if (slot == kStatuses.size()) {  // a rare status: no cached series
+    counter_of()->Add();
+    histogram_of()->Observe(seconds);
     return;
   }
-  auto& cached = request_counters_[route_index][slot];
-  metrics::Counter* counter = cached.load(std::memory_order_acquire);
+  // Series are looked up once per (route, status) and cached: the registry takes a lock.
+  auto& cached_counter = request_counters_[route_index][slot];
+  metrics::Counter* counter = cached_counter.load(std::memory_order_acquire);
   if (counter == nullptr) {
-    counter = lookup();
-    cached.store(counter, std::memory_order_release);
+    counter = counter_of();
+    cached_counter.store(counter, std::memory_order_release);
   }
   counter->Add();
+  auto& cached_histogram = request_seconds_[route_index][slot];
+  metrics::Histogram* histogram = cached_histogram.load(std::memory_order_acquire);
+  if (histogram == nullptr) {
+    histogram = histogram_of();
+    cached_histogram.store(histogram, std::memory_order_release);
+  }
+  histogram->Observe(seconds);
 }
 
 void Api::Impl::Handle(http::Request request, const http::ConnectionInfo& /*connection*/,

@@ -126,7 +126,7 @@ class Api::Impl {
   std::mutex dirty_mu_;
   std::condition_variable_any dirty_cv_;
   std::set<std::string> dirty_;
-  std::uint64_t dirty_through_seq_ = 0;               // guarded by dirty_mu_
+  std::uint64_t dirty_through_seq_ = 0;              // guarded by dirty_mu_
   std::atomic<std::uint64_t> index_through_seq_{0};  // last seq the list index reflects
 
   // Metric series, looked up once: per route, per status code class of interest.
@@ -134,7 +134,8 @@ class Api::Impl {
   static constexpr std::array<unsigned, 14> kStatuses{200, 304, 400, 401, 403, 404, 405,
                                                       409, 413, 422, 429, 431, 500, 503};
   std::unique_ptr<std::array<std::atomic<metrics::Counter*>, kStatuses.size()>[]> request_counters_;
-  std::vector<metrics::Histogram*> request_seconds_;
+  std::unique_ptr<std::array<std::atomic<metrics::Histogram*>, kStatuses.size()>[]>
+      request_seconds_;
   metrics::Counter* ingest_accepted_ = nullptr;
   metrics::Counter* ingest_duplicates_ = nullptr;
   metrics::Counter* ingest_rejected_ = nullptr;
