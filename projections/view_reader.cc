@@ -35,6 +35,8 @@ std::unique_ptr<ShipmentView>& Slot(ShipmentViews& v, ViewKind kind) {
 
 }  // namespace
 
+std::unique_ptr<ShipmentView>& ShipmentViews::slot(ViewKind kind) { return Slot(*this, kind); }
+
 Result<Checkpoint> ReadCheckpoint(const ledger::Ledger& ledger) {
   auto bytes = ledger.GetAux(ledger::AuxSpace::kViews, kCheckpointKey);
   if (!bytes.ok()) {

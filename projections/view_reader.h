@@ -19,6 +19,8 @@ namespace waybill::projections {
 struct ShipmentViews {
   std::unique_ptr<ShipmentView> status, eta, freight_cost;
   ShipmentView* get(ViewKind kind) const;
+  // The slot of `kind`, to fill or replace.
+  std::unique_ptr<ShipmentView>& slot(ViewKind kind);
   bool empty() const { return !status && !eta && !freight_cost; }
   // CombinedViewJson (without the freight-cost view when `include_freight_cost` is false).
   std::string ToJson(std::string_view shipment_id, bool include_freight_cost = true) const;
@@ -45,8 +47,8 @@ struct ShipmentViews {
 
 // The views folded from the shipment's events that pass `include` (in sequence order),
 // from scratch: what as-of queries and tests use.
-[[nodiscard]] Result<ShipmentViews> FoldShipment(
-    const ledger::Ledger& ledger, std::string_view shipment_id,
-    const std::function<bool(const Event&)>& include);
+[[nodiscard]] Result<ShipmentViews> FoldShipment(const ledger::Ledger& ledger,
+                                                 std::string_view shipment_id,
+                                                 const std::function<bool(const Event&)>& include);
 
 }  // namespace waybill::projections

@@ -104,18 +104,8 @@ Status ShipmentIndex::Reload(const ledger::Ledger& ledger) {
                            decode_error = view.status();
                            return false;
                          }
-                         auto& slot = all[std::string(projections::ShipmentOfViewKey(key))];
-                         switch (kind) {
-                           case projections::ViewKind::kStatus:
-                             slot.status = std::move(view).value();
-                             break;
-                           case projections::ViewKind::kEta:
-                             slot.eta = std::move(view).value();
-                             break;
-                           case projections::ViewKind::kFreightCost:
-                             slot.freight_cost = std::move(view).value();
-                             break;
-                         }
+                         all[std::string(projections::ShipmentOfViewKey(key))].slot(kind) =
+                             std::move(view).value();
                          return true;
                        });
     if (!st.ok()) return st;
@@ -152,17 +142,7 @@ Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
     for (int i = 0; i < 3; ++i) {
       auto stored = projections::ReadStoredView(ledger, projections::kAllViews[i], gens[i], id);
       if (!stored.ok()) return stored.status();
-      switch (projections::kAllViews[i]) {
-        case projections::ViewKind::kStatus:
-          views.status = std::move(stored).value();
-          break;
-        case projections::ViewKind::kEta:
-          views.eta = std::move(stored).value();
-          break;
-        case projections::ViewKind::kFreightCost:
-          views.freight_cost = std::move(stored).value();
-          break;
-      }
+      views.slot(projections::kAllViews[i]) = std::move(stored).value();
     }
     if (views.empty()) continue;
     summaries.push_back(SummarizeViews(id, views));
