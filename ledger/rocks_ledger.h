@@ -72,7 +72,7 @@ class RocksLedger final : public Ledger {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   bool wrote_pid_file_ = false;  // this instance holds the data dir and wrote its pid file
-  std::string secondary_dir_;  // kReadOnly: RocksDB secondary's private dir, removed on close
+  std::string secondary_dir_;    // kReadOnly: RocksDB secondary's private dir, removed on close
 
   // Queue between appenders and the writer thread.
   std::mutex queue_mu_;

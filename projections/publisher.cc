@@ -71,18 +71,17 @@ Result<std::size_t> Publisher::PublishBatch() {
   std::vector<UnixNanos> event_recorded_at;  // kEventFeed: per message, for on_published
   if (source_ == Source::kOutbox) {
     Status decode;
-    WAYBILL_RETURN_IF_ERROR(ledger_.ScanAux(
-        ledger::AuxSpace::kOutbox, EncodeU64(*cursor + 1), "",
-        [&](std::string_view key, std::string_view value) {
-          auto m = DecodeOutboxEntry(value);
-          if (!m.ok()) {
-            decode = m.status();
-            return false;
-          }
-          positions.push_back(ledger::GetU64BE(key.data()));
-          messages.push_back(std::move(m).value());
-          return messages.size() < options_.max_batch;
-        }));
+    WAYBILL_RETURN_IF_ERROR(ledger_.ScanAux(ledger::AuxSpace::kOutbox, EncodeU64(*cursor + 1), "",
+                                            [&](std::string_view key, std::string_view value) {
+                                              auto m = DecodeOutboxEntry(value);
+                                              if (!m.ok()) {
+                                                decode = m.status();
+                                                return false;
+                                              }
+                                              positions.push_back(ledger::GetU64BE(key.data()));
+                                              messages.push_back(std::move(m).value());
+                                              return messages.size() < options_.max_batch;
+                                            }));
     WAYBILL_RETURN_IF_ERROR(decode);
   } else {
     const std::uint64_t head = ledger_.Head().seq;
@@ -141,9 +140,10 @@ void Publisher::RecordHealth(const Status& status) {
   failing_ = failing;
   PublisherHealth h{failing, NowUnixNanos(), failing ? status.ToString() : std::string()};
   if (failing) {
-    spdlog::warn("{}: publishing failed, views stay queued and will be sent in order when it "
-                 "recovers: {}",
-                 SourceName(source_), status.ToString());
+    spdlog::warn(
+        "{}: publishing failed, views stay queued and will be sent in order when it "
+        "recovers: {}",
+        SourceName(source_), status.ToString());
   } else {
     spdlog::info("{}: publishing recovered", SourceName(source_));
   }

@@ -26,13 +26,11 @@ namespace waybill::projections {
 
 // Persisted in keys: append new views, never renumber.
 enum class ViewKind : std::uint8_t { kStatus = 1, kEta = 2, kFreightCost = 3 };
-inline constexpr ViewKind kAllViews[] = {ViewKind::kStatus, ViewKind::kEta,
-                                         ViewKind::kFreightCost};
+inline constexpr ViewKind kAllViews[] = {ViewKind::kStatus, ViewKind::kEta, ViewKind::kFreightCost};
 
 // "status", "eta", "freight_cost": the name in subjects, CLI flags and JSON.
 std::string_view ToString(ViewKind v);
 std::optional<ViewKind> ParseViewKind(std::string_view name);
-
 
 // A view of one shipment. Implementations: StatusView, EtaView, FreightCostView
 // (projections/status_view.h, eta_view.h, freight_cost_view.h), made by MakeView.

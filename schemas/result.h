@@ -14,15 +14,15 @@ namespace waybill {
 
 enum class ErrorCode : std::uint8_t {
   kOk = 0,
-  kInvalidArgument,  // the input is wrong; the message names the field and the reason
-  kNotFound,         // nothing with that key/id exists
-  kIoError,          // the disk or the OS failed; the message carries the OS/RocksDB text
-  kCorruption,       // stored data does not match its checksum or chain
-  kBusy,             // another process holds the resource (e.g. a data dir's lock)
-  kUnsupported,      // a newer format or an unknown version
-  kShutdown,         // the component is stopping and took no new work
-  kInternal,         // a broken invariant inside Waybill; always a bug
-  kUnauthenticated,  // no credentials, or credentials that do not verify (bad/expired token)
+  kInvalidArgument,   // the input is wrong; the message names the field and the reason
+  kNotFound,          // nothing with that key/id exists
+  kIoError,           // the disk or the OS failed; the message carries the OS/RocksDB text
+  kCorruption,        // stored data does not match its checksum or chain
+  kBusy,              // another process holds the resource (e.g. a data dir's lock)
+  kUnsupported,       // a newer format or an unknown version
+  kShutdown,          // the component is stopping and took no new work
+  kInternal,          // a broken invariant inside Waybill; always a bug
+  kUnauthenticated,   // no credentials, or credentials that do not verify (bad/expired token)
   kPermissionDenied,  // verified credentials without the scope the operation needs
 };
 

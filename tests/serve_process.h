@@ -12,8 +12,6 @@
 // Thread-safety: none; drive one instance from the thread that constructed it.
 #pragma once
 
-#include "tests/child_process.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -35,6 +33,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/child_process.h"
 
 namespace waybill::testing {
 
