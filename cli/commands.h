@@ -13,7 +13,10 @@ int RunView(int argc, char** argv);
 int RunAsOf(int argc, char** argv);
 int RunRebuild(int argc, char** argv);
 int RunRepublish(int argc, char** argv);
+int RunExport(int argc, char** argv);
 int RunServe(int argc, char** argv);
 int RunSend(int argc, char** argv);
+int RunBackup(int argc, char** argv);
+int RunRestore(int argc, char** argv);
 
 }  // namespace waybill::cli

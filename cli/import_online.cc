@@ -11,6 +11,7 @@
 
 #include "cli/printers.h"
 #include "cli/progress.h"
+#include "ingest/chain_restore.h"
 #include "schemas/sha256.h"
 
 namespace waybill::cli {
@@ -64,7 +65,22 @@ class OnlineImporter {
       return rc;
     };
     // Adds line `line_no` (with its newline, if any).
+    bool first_content = true;
     auto add = [&](std::string_view line) -> int {
+      if (first_content && !IsBlankLine(line)) {
+        first_content = false;
+        if (ingest::CarriesLedgerFields(line)) {
+          meter_.Clear();
+          ReportError("import",
+                      origin + ":" + std::to_string(line_no) +
+                          ": this is a ledger export (its lines carry seq and hash); a chain "
+                          "restore is offline only: run `waybill import --data-dir DIR --format "
+                          "canonical` on an empty data dir (or one whose head the export "
+                          "continues). --server would re-chain the events with new sequences "
+                          "and hashes, so nothing was sent");
+          return kExitUsage;
+        }
+      }
       if (chunk_lines > 0 && chunk.size() + line.size() > kChunkBytes) {
         if (int rc = flush(line_no); rc != kExitOk) return rc;
       }

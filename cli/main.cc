@@ -28,7 +28,10 @@ constexpr Command kCommands[] = {
     {"asof", waybill::cli::RunAsOf, "a shipment's views as they stood at a time"},
     {"rebuild", waybill::cli::RunRebuild, "refold views from the log (online when serving)"},
     {"republish", waybill::cli::RunRepublish, "send a range of the log to NATS again"},
+    {"export", waybill::cli::RunExport, "write a range of the log as restorable NDJSON"},
     {"send", waybill::cli::RunSend, "publish files to a server's NATS intake"},
+    {"backup", waybill::cli::RunBackup, "copy a consistent snapshot of the ledger (online)"},
+    {"restore", waybill::cli::RunRestore, "make a data dir from a backup, verified"},
 };
 
 void Usage(std::ostream& os) {

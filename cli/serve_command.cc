@@ -64,9 +64,9 @@ int RunServe(int argc, char** argv) {
       "http-request-timeout",
       po::value<int>(&o.http_request_timeout_seconds)
           ->default_value(o.http_request_timeout_seconds),
-      "seconds a client has to send a whole request")(
-      "tls-cert", po::value<std::string>(&o.tls_cert_file),
-      "PEM certificate chain: serve HTTPS (with --tls-key)")(
+      "seconds a client has to send a whole request (and the longest a client may stall while "
+      "reading an answer)")("tls-cert", po::value<std::string>(&o.tls_cert_file),
+                            "PEM certificate chain: serve HTTPS (with --tls-key)")(
       "tls-key", po::value<std::string>(&o.tls_key_file), "PEM private key for --tls-cert")(
       "jwt-secret-file", po::value<std::string>(&o.jwt_secret_file),
       "HS256 secret for bearer tokens (at least 32 bytes)")(
@@ -81,6 +81,10 @@ int RunServe(int argc, char** argv) {
       "requests a principal may burst above the rate")(
       "ready-max-lag", po::value<std::uint64_t>(&o.ready_max_lag)->default_value(o.ready_max_lag),
       "/readyz fails while projections trail the ledger by more events than this")(
+      "startup-check", po::value<std::string>(&o.startup_check)->default_value(o.startup_check),
+      "storage check before serving: full (every table file's block checksums and the chain's "
+      "last 1000 events), quick (the chain's last 1000 events), off; a damaged or torn WAL is "
+      "refused at every level (docs/ledger.md, \"Damaged storage\")")(
       "log-level", po::value<std::string>(&log_level)->default_value(log_level),
       "trace, debug, info, warn, error (debug: one line per event, view update and publish, "
       "each tagged order=... shipment=...)")(

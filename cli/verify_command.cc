@@ -61,9 +61,13 @@ int VerifyOnline(const OnlineOptions& online, const std::string& data_dir, std::
 int RunVerify(int argc, char** argv) {
   const CommandSpec spec{
       "verify", "waybill verify (--data-dir DIR | --server URL) [--from SEQ] [--to SEQ]",
-      "Walks the hash chain, recomputing every event's hash. Intact: exit 0 and "
+      "Walks the hash chain, recomputing every event's hash; over the whole ledger it also "
+      "checks every table file's block checksums and (when no process holds the data dir) "
+      "the write-ahead log. Intact: exit 0 and "
       "{\"events\":N,\"head_seq\":N,\"head_hash\":\"...\"}. Broken: exit 4 and "
-      "{\"events\":N,\"first_broken_seq\":N,\"reason\":\"...\"} naming the first bad sequence. "
+      "{\"events\":N,\"first_broken_seq\":N,\"reason\":\"...\"} naming the first bad sequence "
+      "(the first one it cannot read, or the one after the intact prefix of a damaged WAL; 0 "
+      "when the damage is outside the chain) and the damaged file. "
       "Works while the server runs; with --server the server does the walk (token scope "
       "audit:read).",
       "waybill verify --data-dir ./waybill-data"};
@@ -79,10 +83,37 @@ int RunVerify(int argc, char** argv) {
   if (int rc = ParseCommandLine(argc, argv, spec, options, {}, &vm); rc >= 0) return rc;
   if (online.enabled()) return VerifyOnline(online, data_dir, from, to);
 
-  auto ledger = OpenLedgerOrReport(data_dir, ledger::OpenMode::kReadOnly);
-  if (!ledger) return kExitIoError;
+  // An inspecting open: on a data dir no process holds, a damaged WAL is reported (after the
+  // intact prefix it still replays) instead of failing the open.
+  ledger::LedgerOptions ledger_options;
+  ledger_options.mode = ledger::OpenMode::kReadOnly;
+  ledger_options.inspect = true;
+  ledger_options.on_warning = [](const std::string& message) {
+    std::cerr << "waybill verify: warning: " << message << std::endl;
+  };
+  auto opened = ledger::Ledger::Open(data_dir, ledger_options);
+  if (!opened.ok()) {
+    // Damage that keeps even the inspecting open from reading the ledger is still a verify
+    // failure, not an I/O error: the data dir is there and it is broken.
+    if (opened.status().code() == ErrorCode::kCorruption) {
+      VerifyOutcome v;
+      v.intact = false;
+      v.reason = opened.status().message();
+      return PrintVerify(v);
+    }
+    ReportError("verify", opened.status().ToString());
+    return kExitIoError;
+  }
+  auto ledger = std::move(opened).value();
   auto report = ledger->Verify(from, to);
   if (!report.ok()) {
+    if (report.status().code() == ErrorCode::kCorruption) {
+      VerifyOutcome v;
+      v.intact = false;
+      v.first_broken_seq = from;
+      v.reason = report.status().message();
+      return PrintVerify(v);
+    }
     ReportError("verify", report.status().ToString());
     return kExitIoError;
   }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Waybill builds and runs with, only those missing.
 # Why each one is needed: docs/dependencies.md. Nothing is downloaded at build time.
+#
+#   usage: deploy/install-deps.sh [--bench]
+#   --bench  also the side-by-side benchmark's packages (bench/compare.sh): PostgreSQL, gnuplot,
+#            python3, curl. Opt-in, so the normal build and test command never installs them.
 set -euo pipefail
 
 PACKAGES=(
@@ -18,6 +22,15 @@ PACKAGES=(
   libnats-dev nats-server # NATS.c client and the server it talks to
   libjwt-dev              # JWT bearer tokens for the HTTP API (server/auth)
 )
+
+# bench/compare.sh only: the PostgreSQL it compares against (server and psql), gnuplot for
+# its charts, python3 (standard library) for its report, curl for the server's metrics.
+BENCH_PACKAGES=(postgresql postgresql-client gnuplot-nox python3 curl)
+case "${1:-}" in
+  "") ;;
+  --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "ingest/chain_restore.h"
 #include "schemas/event_json.h"
 #include "schemas/time.h"
 
@@ -40,6 +41,12 @@ class CanonicalBatcher {
         Reject(line, line_no,
                "message is " + std::to_string(line.size()) + " bytes, more than the " +
                    std::to_string(kMaxCanonicalLineBytes) + "-byte limit");
+      } else if (ctx_.refuse_ledger_fields && MayCarryLedgerFields(line) &&
+                 CarriesLedgerFields(line)) {
+        Reject(line, line_no,
+               "carries ledger fields (seq, hash) but the file's first line does not: a plain "
+               "import leaves them to the ledger, and a chain restore needs them on every "
+               "line (see `waybill export`)");
       } else if (Result<Event> parsed = parser_.Parse(line); !parsed.ok()) {
         Reject(line, line_no, parsed.status().message());
       } else {
@@ -118,9 +125,13 @@ Status ImportCanonicalBuffer(std::string_view data, const ImportContext& ctx,
                              AppendPipeline& pipeline) {
   CanonicalBatcher batcher(ctx, pipeline);
   // A message body (NATS, HTTP) holding one event pretty-printed over several lines is one
-  // event, kept byte for byte as its raw message, not a line-by-line series of rejects.
-  if (data.size() <= kMaxCanonicalLineBytes && data.find('\n') != std::string_view::npos &&
-      IsOneJsonObject(data)) {
+  // event, kept byte for byte as its raw message, not a line-by-line series of rejects. (A
+  // body of one line, with or without its newline, reads the same either way: it skips the
+  // extra parse.)
+  const std::size_t last_content = data.find_last_not_of(" \t\r\n");
+  const bool several_lines =
+      last_content != std::string_view::npos && data.find('\n') < last_content;
+  if (several_lines && data.size() <= kMaxCanonicalLineBytes && IsOneJsonObject(data)) {
     std::string_view body = data;
     const bool terminated = body.back() == '\n';
     if (terminated) body.remove_suffix(1);

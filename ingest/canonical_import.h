@@ -4,7 +4,8 @@
 // batch, byte for byte); a line that does not parse or validate is stored as a dead letter
 // with its line number and reason. A bad line never stops the lines after it. Blank lines
 // are skipped. The ledger assigns seq, recorded_at and the hashes; any
-// such fields in the input are ignored. The principal is the caller's, never the input's.
+// such fields in the input are ignored (or refused, see refuse_ledger_fields). The principal
+// is the caller's, never the input's. A whole ledger export is restored by chain_restore.h.
 #pragma once
 
 #include <istream>
@@ -24,6 +25,11 @@ struct ImportContext {
   std::optional<std::string> partner;  // recorded on dead letters
   std::string principal;               // the authenticated principal appending
   std::size_t batch_events = 1000;     // lines per AppendBatch
+  // Offline CLI import of a file whose first line is plain: a later line that carries
+  // ledger fields (a piece of a ledger export) is dead-lettered instead of being re-chained
+  // silently (chain_restore.h restores whole exports). HTTP and NATS leave this off: their
+  // contract is that the ledger assigns ledger fields, ignoring any in the input.
+  bool refuse_ledger_fields = false;
 };
 
 // Reads every line of `in` and submits it through `pipeline`. IoError when reading fails;

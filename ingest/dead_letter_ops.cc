@@ -39,7 +39,9 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
   ctx.received_at = dl.received_at;
   // The raw bytes are the failed message's unit. When they hold just that message its
   // position is relative to the unit now ("$" rather than "$[2]"), so it is taken as is;
-  // a unit of several messages (an X12 interchange) is searched by position.
+  // a unit of several messages (an X12 interchange) is searched by position. A dead letter
+  // at an enclosing position ("ISA 000000905", the X12 adapter's one dead letter for many
+  // rejected sets of an interchange) stands for every message inside it.
   std::vector<MappedMessage> messages;
   (*adapter)->Map(dl.raw, ctx, [&](MappedMessage&& m) {
     m.unit = {};  // a view into dl.raw; not needed past this point
@@ -49,7 +51,10 @@ Result<RetryOutcome> RetryDeadLetter(ledger::Ledger& ledger, std::uint64_t id,
   std::vector<std::string> reasons;
   bool found = false;
   for (auto& m : messages) {
-    if (messages.size() > 1 && dl.position && m.position != *dl.position) continue;
+    if (messages.size() > 1 && dl.position && m.position != *dl.position &&
+        !m.position.starts_with(*dl.position + "/")) {
+      continue;
+    }
     found = true;
     reasons.insert(reasons.end(), m.errors.begin(), m.errors.end());
     for (auto& e : m.events) events.push_back(std::move(e));

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "ingest/adapter_registry.h"
 #include "ingest/canonical_adapter.h"
 #include "ingest/dead_letter_ops.h"
 #include "schemas/sha256.h"
@@ -121,6 +122,46 @@ TEST_CASE("a dead letter from the middle of a document is retried from its own u
   CHECK_FALSE(outcome->resolved);
   REQUIRE(outcome->reasons.size() == 1);
   CHECK(outcome->reasons[0].find("status") != std::string::npos);
+}
+
+TEST_CASE("an X12 interchange's many rejected sets are one dead letter, retried as a whole") {
+  testing::TempDir dir;
+  auto ledger = std::move(ledger::Ledger::Open(dir.path())).value();
+  auto adapter = std::move(MakeAdapter("x12", {})).value();
+  // One good set and 300 without B10 in a 256 KiB interchange: over the adapter's budget for
+  // copies of the interchange, so the rejects are one message at the interchange.
+  std::string doc =
+      "ISA*00*          *00*          *ZZ*ACMEFREIGHT    *ZZ*WAYBILL        *250310*1500*U*"
+      "00401*000000909*0*P*>~GS*QM*ACMEFREIGHT*WAYBILL*20250310*1500*909*X*004010~"
+      "ST*214*0001~B10*PRO1*SHIP-9001*ACME~LX*1~AT7*X6*NS***20250310*1100*UT~SE*5*0001~"
+      "ST*214*1000~NTE*" +
+      std::string(256 << 10, 'Z') + "~SE*3*1000~";
+  for (int i = 1; i < 300; ++i) {
+    const std::string n = std::to_string(1000 + i);
+    doc += "ST*214*" + n + "~LX*1~SE*3*" + n + "~";
+  }
+  doc += "GE*301*909~IEA*1*000000909~";
+  {
+    AppendPipeline pipeline(*ledger);
+    ImportDocument(*adapter, doc, Ctx(), pipeline);
+    auto summary = pipeline.Finish();
+    REQUIRE(summary.ok());
+    CHECK(summary->accepted == 1);
+    CHECK(summary->rejected == 1);
+  }
+  auto dl = ledger->GetDeadLetter(1);
+  REQUIRE(dl.ok());
+  CHECK(dl->position == std::optional<std::string>("ISA 000000909"));
+  CHECK(dl->raw == doc);
+  // The retry maps every set of the interchange again: the dead letter is found (not "no
+  // longer found") and still fails for the 300 sets.
+  PartnerProfiles none;
+  auto outcome = RetryDeadLetter(*ledger, 1, {}, none, "local:ops");
+  REQUIRE(outcome.ok());
+  CHECK_FALSE(outcome->resolved);
+  REQUIRE_FALSE(outcome->reasons.empty());
+  CHECK(outcome->reasons[0].find("300 messages rejected") != std::string::npos);
+  for (const auto& r : outcome->reasons) CHECK(r.find("no longer found") == std::string::npos);
 }
 
 }  // namespace waybill::ingest

@@ -32,6 +32,28 @@ enum class OpenMode {
   kReadOnly,   // a RocksDB secondary: works while another process writes the data dir
 };
 
+// What a read-write open checks before it serves, beyond RocksDB's own recovery
+// (docs/ledger.md, "Damaged storage"). Every level refuses a damaged or torn WAL.
+enum class StartupCheck {
+  kFull,   // kQuick, plus every block checksum of every table file (reads the whole data dir)
+  kQuick,  // the hash chain of the last kStartupChainTail events, their blocks' checksums too
+  kOff,    // nothing beyond the head-vs-last-event check every open does
+};
+inline constexpr std::uint64_t kStartupChainTail = 1000;
+
+// Write-ahead-log damage found while opening: where RocksDB's recovery could not replay.
+struct WalDamage {
+  std::string file;                 // the .log file's path
+  std::uint64_t offset = 0;         // byte offset of the first record that did not replay
+  std::uint64_t dropped_bytes = 0;  // bytes from there RocksDB could not replay
+  std::string reason;               // RocksDB's words: "checksum mismatch", "truncated record body"
+  // The file merely ends inside its last record (an interrupted write) ...
+  bool torn_tail = false;
+  // ... and the process that wrote it died without closing the ledger (a stale waybill.pid),
+  // so that record was never acknowledged: dropping it loses nothing.
+  bool after_crash = false;
+};
+
 struct LedgerOptions {
   OpenMode mode = OpenMode::kReadWrite;
   // Create the data dir and an empty ledger when none exists (read-write mode only).
@@ -45,9 +67,27 @@ struct LedgerOptions {
   // Who holds the data dir for writing, named to another process that finds it locked
   // ("waybill serve", "waybill import").
   std::string holder = "waybill";
+  // kReadWrite: what to check before serving (see StartupCheck).
+  StartupCheck startup_check = StartupCheck::kFull;
+  // kReadOnly: when no process holds the data dir, open it the way a writer's recovery would
+  // (a read-only point-in-time replay of the WAL) and report WAL damage in wal_damage()
+  // instead of failing; while a writer runs, this is the usual secondary. For `verify`.
+  bool inspect = false;
+  // Receives the open's warnings (a torn WAL tail dropped after a crash). nullptr: standard
+  // error. Called on the opening thread.
+  std::function<void(const std::string&)> on_warning;
   // Test hook: when set, every group's WriteBatch fails with this message (simulated disk
   // error) and nothing is written.
   std::function<std::optional<std::string>()> TEST_fail_write;
+  // Appends and projection writes are refused (IoError, nothing written) while the data
+  // dir's filesystem has less than this many bytes free, so that RocksDB never meets a full
+  // disk in its write-ahead log (which RocksDB 7.8 cannot resume from without a restart) and
+  // always has room to flush. nullopt: min(256 MiB, 2% of the filesystem's size). 0 turns
+  // the guard off (RocksDB then meets the full disk itself; see docs/operations.md).
+  std::optional<std::uint64_t> min_free_bytes;
+  // Called when writing stops (with the error) and when it works again (with Ok), once per
+  // change, on whichever thread noticed it (the writer or a WriteAux caller). Must be quick.
+  std::function<void(const Status&)> on_write_state_change;
 };
 
 // A raw inbound message, kept once by content hash for audit (as read back). A message is a
@@ -73,6 +113,14 @@ PreparedRaw PrepareRaw(std::string_view bytes, std::string_view format,
                        const std::optional<std::string>& partner,
                        const std::optional<std::string>& origin, UnixNanos received_at);
 
+// Where a restored event must land in the chain: its ledger fields as another ledger
+// recorded them (a line of `waybill export`).
+struct ExpectedPosition {
+  std::uint64_t seq = 0;
+  UnixNanos recorded_at = 0;
+  Sha256 hash{};  // the chain hash the writer must compute for the event at `seq`
+};
+
 // An event encoded and digested by the producer thread, ready for the writer.
 struct PreparedEvent {
   std::string event_id;
@@ -81,6 +129,19 @@ struct PreparedEvent {
   std::string content;      // EncodeEventContent(event)
   Sha256 content_digest{};  // SHA-256(content)
   int raw_index = -1;       // index into AppendBatch::raws of its raw message, or -1
+  // Chain restore only (nullopt everywhere else: the writer assigns seq and recorded_at).
+  // A batch whose events carry an expected position is a restore request; its contract:
+  //  - every event of the batch carries one, and the batch has no dead letters or updates;
+  //  - events are stored exactly there, in order: `seq` must be the next sequence, and
+  //    `recorded_at` not before the head's; the event id must not be in the ledger (nor
+  //    earlier in the batch); and ChainHash(seq, recorded_at, head hash, content_digest)
+  //    must equal `hash`, so the restored chain is the original one, byte for byte;
+  //  - any violation fails the whole request alone with InvalidArgument naming the seq and
+  //    the rule, and nothing of it is stored (the head does not move);
+  //  - the writer commits a restore request in a group of its own (the normal path's
+  //    groups never carry one), so other appenders are unaffected either way.
+  // Its raw messages are kept when at least one event refers to them (raw_index), as usual.
+  std::optional<ExpectedPosition> expected;
 };
 
 // Encodes and digests `event` (its ledger fields are ignored). Pure; call it from the
@@ -143,6 +204,10 @@ struct WriterFigures {
   // Per commit: events it stored. Non-cumulative counts, +Inf last.
   std::array<std::uint64_t, kCommitEventsBounds.size() + 1> commit_events_buckets{};
   std::uint64_t commit_events_sum = 0;
+  // Writes refused or failed: group commits completed with an error and projection batches
+  // (WriteAux) refused for lack of space.
+  std::uint64_t write_errors = 0;
+  bool writable = true;  // false from a failed write until a write or a recovery probe works
 };
 
 struct LedgerStats {
@@ -159,7 +224,9 @@ class Ledger {
  public:
   // Opens (or creates) the ledger in `data_dir`. Errors: Busy when another process holds
   // the data dir for writing (the message names the pid when known); Unsupported when the
-  // data dir was written by a newer format; NotFound for kReadOnly on a missing ledger.
+  // data dir was written by a newer format; NotFound for kReadOnly on a missing ledger;
+  // Corruption when the WAL is damaged or torn (a torn tail is accepted, with a warning, only
+  // after a crash: see WalDamage) or a startup check finds a damaged table file or chain.
   [[nodiscard]] static Result<std::unique_ptr<Ledger>> Open(const std::string& data_dir,
                                                             const LedgerOptions& options = {});
 
@@ -237,9 +304,25 @@ class Ledger {
       AuxSpace space, std::string_view begin, std::string_view end,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
 
+  // Writes a consistent, openable copy of the whole ledger (every column family as of one
+  // instant) into `dir`, which must not exist and whose parent must; on the data dir's
+  // filesystem the files are hard links, so it is fast and takes no extra space until the
+  // live files are compacted away. Returns the head stored in the copy (read back from it,
+  // not the live head). Safe from any thread while appends run; kReadWrite mode only.
+  [[nodiscard]] virtual Result<LedgerHead> CreateCheckpoint(const std::string& dir) const = 0;
+
   // Counters and histograms of the writer (see WriterFigures). Cheap (relaxed atomic loads,
   // no lock, no I/O); safe from any thread.
   virtual WriterFigures writer_figures() const = 0;
+
+  // Ok while appends can be stored; otherwise the error that stops them (kIoError: no space
+  // left, or a RocksDB write error). The writer retries by itself (Resume() with backoff, and
+  // a free-space check) and the state returns to Ok once space is back. Safe from any thread.
+  [[nodiscard]] virtual Status WriteState() const = 0;
+  // WAL damage this open found and got past: for kReadWrite, a torn tail dropped after a
+  // crash; for an `inspect` open, whatever kept part of the WAL from replaying (Verify then
+  // reports the ledger broken after the intact prefix, unless the damage is after_crash).
+  virtual std::optional<WalDamage> wal_damage() const { return std::nullopt; }
 
   const std::string& data_dir() const { return data_dir_; }
 

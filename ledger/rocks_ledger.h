@@ -2,10 +2,12 @@
 //
 // Split by concern: rocks_ledger_open.cc (options, open, recovery checks),
 // rocks_ledger_write.cc (the writer thread and group commit), rocks_ledger_read.cc (readers,
-// verify, stats).
+// verify, stats), rocks_ledger_backup.cc (checkpoints for backups), rocks_ledger_space.cc
+// (full disk: free-space guard, write state, recovery).
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/wal_filter.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -45,6 +47,9 @@ class RocksLedger final : public Ledger {
   Status ScanAux(AuxSpace space, std::string_view begin, std::string_view end,
                  const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   WriterFigures writer_figures() const override;
+  Result<LedgerHead> CreateCheckpoint(const std::string& dir) const override;
+  Status WriteState() const override;
+  std::optional<WalDamage> wal_damage() const override { return wal_damage_; }
 
  private:
   friend class Ledger;
@@ -56,7 +61,18 @@ class RocksLedger final : public Ledger {
 
   RocksLedger(std::string data_dir, LedgerOptions options);
   Status OpenDb();
+  Status OpenForWriting(const rocksdb::DBOptions& db_options,
+                        const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
+  Status OpenAtRest(const rocksdb::DBOptions& db_options,
+                    const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs);
   Status LoadMeta();
+  Status CheckAtStartup();  // options_.startup_check, after LoadMeta
+  // The chain walk of Verify over [from, to], without the whole-data-dir checks.
+  Result<VerifyReport> VerifyChain(std::uint64_t from, std::uint64_t to) const;
+  // Checks every block checksum of every table file: nullopt when all match, else which file
+  // (and its column family) is damaged and how.
+  std::optional<std::string> DamagedTableFile() const;
+  void Warn(const std::string& message) const;
   void StartWriter();
   void WriterLoop();
   void CommitGroup(std::vector<Request>& group);
@@ -64,6 +80,31 @@ class RocksLedger final : public Ledger {
     return cf_[space == AuxSpace::kViews ? kViews : kOutbox];
   }
   Status ReadHeadFromDb(LedgerHead* head, std::uint64_t* next_dead_letter_id) const;
+
+  // --- Full disk (rocks_ledger_space.cc). ---
+  class StorageListener;
+  // RocksDB options for write errors: an info log that survives ENOSPC and a listener that
+  // turns a write-ahead-log failure into a permanent (until restart) error. Called by OpenDb.
+  void ConfigureWriteErrors(rocksdb::DBOptions* db_options);
+  // Ok when `bytes` more can be written while keeping min_free_bytes_ free (and the WAL has
+  // not failed); otherwise the IoError a writer returns without touching RocksDB.
+  Status CheckWritable(std::uint64_t bytes) const;
+  // Records the outcome of a write: the state, the error counter, the state-change callback.
+  void NoteWrite(const Status& st);
+  // Writer thread, while not writable: checks free space and calls DB::Resume() for a
+  // background error; at most once per retry_delay_ (which doubles up to 2 s on failure).
+  void ProbeRecovery(bool force);
+
+  std::uint64_t min_free_bytes_ = 0;  // constant after Open
+  std::shared_ptr<StorageListener> listener_;
+  std::atomic<bool> wal_failed_{false};  // set by the listener; never cleared
+  std::atomic<bool> writable_{true};
+  std::atomic<std::uint64_t> write_errors_{0};
+  mutable std::mutex write_state_mu_;
+  Status write_error_;  // guarded by write_state_mu_; Ok while writable
+  // Writer thread only.
+  std::chrono::milliseconds retry_delay_{100};
+  std::chrono::steady_clock::time_point next_probe_{};
 
   // Constant after Open.
   const LedgerOptions options_;
@@ -73,6 +114,8 @@ class RocksLedger final : public Ledger {
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;
   bool wrote_pid_file_ = false;  // this instance holds the data dir and wrote its pid file
   std::string secondary_dir_;    // kReadOnly: RocksDB secondary's private dir, removed on close
+  std::optional<WalDamage> wal_damage_;             // see Ledger::wal_damage()
+  std::unique_ptr<rocksdb::WalFilter> wal_filter_;  // given to RocksDB's recovery; outlives db_
 
   // Queue between appenders and the writer thread.
   std::mutex queue_mu_;

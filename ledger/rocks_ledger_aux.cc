@@ -40,12 +40,20 @@ Status RocksLedger::WriteAux(const AuxBatch& batch) {
     }
     if (!s.ok()) return Status::Internal("building a projection batch: " + s.ToString());
   }
+  // The same free-space guard as appends (rocks_ledger_space.cc): the caller retries.
+  if (Status st = CheckWritable(wb.GetDataSize()); !st.ok()) {
+    NoteWrite(st);
+    return st;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = false;
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) {
-    return Status::IoError("writing projections to " + data_dir() + ": " + s.ToString());
+    Status st = Status::IoError("writing projections to " + data_dir() + ": " + s.ToString());
+    NoteWrite(st);
+    return st;
   }
+  NoteWrite(Status::Ok());
   return Status::Ok();
 }
 
@@ -53,7 +61,8 @@ Result<std::string> RocksLedger::GetAux(AuxSpace space, std::string_view key) co
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), AuxCf(space), ToSlice(key), &value);
   if (s.IsNotFound()) return Status::NotFound(std::string(SpaceName(space)) + " key not found");
-  if (!s.ok()) return Status::IoError(std::string("reading ") + SpaceName(space) + ": " + s.ToString());
+  if (!s.ok())
+    return Status::IoError(std::string("reading ") + SpaceName(space) + ": " + s.ToString());
   return value;
 }
 

@@ -1,5 +1,6 @@
 // Opening and closing the RocksDB ledger: options per column family, the data dir's lock,
 // format-version checks and the head.
+#include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
@@ -12,10 +13,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "ledger/key_layout.h"
 #include "ledger/record_format.h"
 #include "ledger/rocks_ledger.h"
+#include "ledger/wal_recovery.h"
 
 namespace waybill::ledger {
 namespace fs = std::filesystem;
@@ -112,13 +115,90 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& data_dir,
   std::unique_ptr<RocksLedger> ledger(new RocksLedger(data_dir, options));
   WAYBILL_RETURN_IF_ERROR(ledger->OpenDb());
   WAYBILL_RETURN_IF_ERROR(ledger->LoadMeta());
-  if (options.mode == OpenMode::kReadWrite) ledger->StartWriter();
+  if (options.mode == OpenMode::kReadWrite) {
+    WAYBILL_RETURN_IF_ERROR(ledger->CheckAtStartup());
+    ledger->StartWriter();
+  }
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
 RocksLedger::RocksLedger(std::string data_dir, LedgerOptions options)
     : Ledger(std::move(data_dir)), options_(std::move(options)) {
   clock_ = options_.clock != nullptr ? options_.clock : &system_clock_;
+}
+
+namespace {
+
+// One attempt at opening the DB, with its own recovery watchers.
+struct OpenAttempt {
+  rocksdb::Status status;
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::shared_ptr<RecoveryLog> log;
+  std::unique_ptr<WalRecordEnds> ends;
+
+  // The WAL damage this attempt's recovery logged, with the offset where replay stopped.
+  std::optional<WalDamage> Damage() const {
+    std::optional<WalDamage> d = log->damage();
+    if (d) d->offset = ends->EndOf(d->file);
+    return d;
+  }
+  void Close() {
+    if (db == nullptr) return;
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+    db = nullptr;
+  }
+};
+
+OpenAttempt TryOpen(rocksdb::DBOptions o, const std::string& dir,
+                    const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+                    rocksdb::WALRecoveryMode mode, bool read_only,
+                    std::shared_ptr<rocksdb::Logger> inner_log) {
+  OpenAttempt a;
+  a.log = std::make_shared<RecoveryLog>(std::move(inner_log));
+  a.ends = std::make_unique<WalRecordEnds>();
+  o.info_log = a.log;
+  o.wal_filter = a.ends.get();
+  o.wal_recovery_mode = mode;
+  a.status = read_only ? rocksdb::DB::OpenForReadOnly(o, dir, descriptors, &a.handles, &a.db)
+                       : rocksdb::DB::Open(o, dir, descriptors, &a.handles, &a.db);
+  return a;
+}
+
+std::string WhatToDo(const std::string& dir) {
+  return "run `waybill verify --data-dir " + dir +
+         "` to see the intact part, then restore the data dir from a backup (`waybill "
+         "restore`) or keep only the intact part (docs/operations.md, \"Damaged data dir\")";
+}
+
+// Writes the pid file and syncs it: after a power cut, its presence is what tells the next
+// open that the last stop was not clean (see OpenForWriting).
+void WritePidFile(const std::string& dir, const std::string& holder) {
+  const std::string path = (fs::path(dir) / kPidFile).string();
+  const std::string content = std::to_string(getpid()) + "\n" + holder + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // only a diagnostic aid: opening goes on without it
+  if (::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size())) {
+    ::fsync(fd);
+  }
+  ::close(fd);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // the new entry
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+}  // namespace
+
+void RocksLedger::Warn(const std::string& message) const {
+  if (options_.on_warning) {
+    options_.on_warning(message);
+  } else {
+    std::cerr << "waybill: warning: " << message << std::endl;
+  }
 }
 
 Status RocksLedger::OpenDb() {
@@ -145,31 +225,95 @@ Status RocksLedger::OpenDb() {
   // RocksDB forced a flush; this bound keeps the WAL (and crash recovery) short.
   db_options.max_total_wal_size = 256 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (!read_only) ConfigureWriteErrors(&db_options);  // full disk: rocks_ledger_space.cc
 
   const auto descriptors = ColumnFamilies();
+  if (!read_only) return OpenForWriting(db_options, descriptors);
+  if (options_.inspect && !DataDirLocked(data_dir())) return OpenAtRest(db_options, descriptors);
+
+  db_options.max_open_files = -1;  // required by secondary instances
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/waybill-secondary-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  char* made = mkdtemp(buf.data());
+  if (made == nullptr) {
+    return Status::IoError("cannot create a temporary dir in " + pattern + ": " +
+                           std::strerror(errno));
+  }
+  secondary_dir_ = made;
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s;
-  if (read_only) {
-    db_options.max_open_files = -1;  // required by secondary instances
-    const char* tmpdir = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/waybill-secondary-XXXXXX";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    char* made = mkdtemp(buf.data());
-    if (made == nullptr) {
-      return Status::IoError("cannot create a temporary dir in " + pattern + ": " +
-                             std::strerror(errno));
-    }
-    secondary_dir_ = made;
-    s = rocksdb::DB::OpenAsSecondary(db_options, data_dir(), secondary_dir_, descriptors, &handles,
-                                     &db);
-  } else {
-    s = rocksdb::DB::Open(db_options, data_dir(), descriptors, &handles, &db);
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(db_options, data_dir(), secondary_dir_,
+                                                   descriptors, &handles, &db);
+  if (s.IsCorruption()) {
+    return Status::Corruption("cannot read ledger in " + data_dir() + ": " + s.ToString());
   }
-  if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+  if (!s.ok()) return Status::IoError("cannot open ledger in " + data_dir() + ": " + s.ToString());
+  db_.reset(db);
+  cf_ = handles;  // descriptors are listed in Cf order
+  return Status::Ok();
+}
+
+// The WAL is replayed in kAbsoluteConsistency mode first, which refuses any damage, torn tail
+// included, and changes nothing on disk when it refuses. A torn tail is then accepted only
+// after a crash: the pid file is removed by a clean close, so finding one (while we hold the
+// lock) means its process died, and a record it was still writing had not been synced, so
+// was never acknowledged. After a clean close, the WAL holds acknowledged writes RocksDB has
+// not flushed, and a torn or damaged tail means they are lost: refuse.
+Status RocksLedger::OpenForWriting(const rocksdb::DBOptions& db_options,
+                                   const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs) {
+  std::error_code ec;
+  const bool pid_file_before = fs::exists(fs::path(data_dir()) / kPidFile, ec);
+  std::shared_ptr<rocksdb::Logger> file_log;  // RocksDB's own DATA_DIR/LOG
+  // (Not while another process holds the data dir: creating it rotates that process's LOG.)
+  if (!DataDirLocked(data_dir())) {
+    rocksdb::CreateLoggerFromOptions(data_dir(), db_options, &file_log).PermitUncheckedError();
+  }
+
+  OpenAttempt a = TryOpen(db_options, data_dir(), cfs,
+                          rocksdb::WALRecoveryMode::kAbsoluteConsistency, false, file_log);
+  if (a.status.IsCorruption() && a.Damage()) {
+    WalDamage damage = *a.Damage();
+    // Only a live process holds the lock; the failed open released ours, so a pid file found
+    // before it was a dead process's.
+    const bool crashed = pid_file_before;
+    if (crashed) {
+      OpenAttempt b =
+          TryOpen(db_options, data_dir(), cfs,
+                  rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, false, file_log);
+      if (b.status.ok()) {
+        damage.torn_tail = damage.after_crash = true;
+        auto [pid, holder] = ReadPidFile(data_dir());
+        Warn(DescribeWalDamage(damage) + ": the last record was being written when " +
+             (holder.empty() ? "the previous process" : holder) +
+             (pid.empty() ? "" : " (pid " + pid + ")") +
+             " died, so it was never acknowledged; dropped it and opened the ledger");
+        wal_damage_ = damage;
+        a = std::move(b);
+      }
+    } else {
+      // Classify without touching anything: a read-only replay that tolerates a torn tail.
+      OpenAttempt probe =
+          TryOpen(db_options, data_dir(), cfs,
+                  rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, true, nullptr);
+      damage.torn_tail = probe.status.ok();
+      probe.Close();
+    }
+    if (!a.status.ok()) {
+      return Status::Corruption(
+          "cannot open ledger in " + data_dir() + ": " + DescribeWalDamage(damage) + ". " +
+          (damage.torn_tail ? "The last shutdown was clean (no waybill.pid was left), so the "
+                              "missing bytes held acknowledged writes. "
+                            : "") +
+          "The ledger is not opened, so nothing acknowledged is dropped silently: " +
+          WhatToDo(data_dir()));
+    }
+  }
+  if (!a.status.ok()) {
+    const std::string message = a.status.ToString();
+    if (a.status.IsIOError() && message.find("lock") != std::string::npos) {
       auto [pid, holder] = ReadPidFile(data_dir());
       if (holder.empty()) holder = "another waybill process";
       return Status::Busy("data dir " + data_dir() + " is held by " + holder +
@@ -178,14 +322,86 @@ Status RocksLedger::OpenDb() {
                           "an online command (`waybill rebuild` and `waybill republish` reach a "
                           "running `waybill serve` by themselves)");
     }
-    return Status::IoError("cannot open ledger in " + data_dir() + ": " + s.ToString());
+    if (a.status.IsCorruption()) {
+      const std::string file = TableFileIn(message);
+      return Status::Corruption("cannot open ledger in " + data_dir() + ": " +
+                                (file.empty() ? "" : file + " is damaged: ") + message + "; " +
+                                WhatToDo(data_dir()));
+    }
+    return Status::IoError("cannot open ledger in " + data_dir() + ": " + message);
   }
-  db_.reset(db);
-  cf_ = handles;  // descriptors are listed in Cf order
-  if (!read_only) {
-    wrote_pid_file_ = true;
-    std::ofstream pid(fs::path(data_dir()) / kPidFile, std::ios::trunc);
-    pid << getpid() << "\n" << options_.holder << "\n";
+  db_.reset(a.db);
+  cf_ = a.handles;  // descriptors are listed in Cf order
+  wal_filter_ = std::move(a.ends);
+  wrote_pid_file_ = true;
+  WritePidFile(data_dir(), options_.holder);
+  return Status::Ok();
+}
+
+// A read-only replay, as a writer's recovery would do it, that reports damage instead of
+// failing: kAbsoluteConsistency first; on damage, a torn tail is what
+// kTolerateCorruptedTailRecords accepts; anything else is served as the point-in-time prefix
+// before the damage (kPointInTimeRecovery). Nothing on disk changes.
+Status RocksLedger::OpenAtRest(const rocksdb::DBOptions& db_options,
+                               const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs) {
+  std::error_code ec;
+  const bool pid_file = fs::exists(fs::path(data_dir()) / kPidFile, ec);
+  OpenAttempt a = TryOpen(db_options, data_dir(), cfs,
+                          rocksdb::WALRecoveryMode::kAbsoluteConsistency, true, nullptr);
+  if (a.status.IsCorruption() && a.Damage()) {
+    WalDamage damage = *a.Damage();
+    OpenAttempt b = TryOpen(db_options, data_dir(), cfs,
+                            rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, true, nullptr);
+    if (b.status.ok()) {
+      damage.torn_tail = true;
+      damage.after_crash = pid_file;  // nobody holds the lock: its writer is dead
+    } else {
+      b = TryOpen(db_options, data_dir(), cfs, rocksdb::WALRecoveryMode::kPointInTimeRecovery, true,
+                  nullptr);
+    }
+    if (b.status.ok()) {
+      if (damage.after_crash) {
+        Warn(DescribeWalDamage(damage) +
+             ": a write interrupted by a crash, never acknowledged; the next `waybill serve` "
+             "drops it");
+      }
+      wal_damage_ = damage;
+      a = std::move(b);
+    } else {
+      return Status::Corruption("cannot read ledger in " + data_dir() + ": " +
+                                DescribeWalDamage(damage) + "; then: " + b.status.ToString());
+    }
+  }
+  if (a.status.IsCorruption()) {
+    return Status::Corruption("cannot read ledger in " + data_dir() + ": " + a.status.ToString());
+  }
+  if (!a.status.ok()) {
+    return Status::IoError("cannot open ledger in " + data_dir() + ": " + a.status.ToString());
+  }
+  db_.reset(a.db);
+  cf_ = a.handles;
+  wal_filter_ = std::move(a.ends);
+  return Status::Ok();
+}
+
+Status RocksLedger::CheckAtStartup() {
+  if (options_.startup_check == StartupCheck::kOff) return Status::Ok();
+  const LedgerHead head = Head();
+  const std::uint64_t from = head.seq > kStartupChainTail ? head.seq - kStartupChainTail + 1 : 1;
+  auto report = VerifyChain(from, head.seq);
+  if (!report.ok()) return report.status();
+  if (!report->intact) {
+    return Status::Corruption(
+        "ledger in " + data_dir() + " does not verify at sequence " +
+        std::to_string(report->first_broken_seq) + ": " + report->reason +
+        "; the server does not start on a broken chain: " + WhatToDo(data_dir()));
+  }
+  if (options_.startup_check == StartupCheck::kFull) {
+    if (std::optional<std::string> damage = DamagedTableFile()) {
+      return Status::Corruption(
+          "ledger in " + data_dir() + ": " + *damage +
+          "; the server does not start on damaged storage: " + WhatToDo(data_dir()));
+    }
   }
   return Status::Ok();
 }
@@ -256,7 +472,7 @@ Status RocksLedger::LoadMeta() {
 }
 
 Status RocksLedger::CatchUp() {
-  if (options_.mode != OpenMode::kReadOnly) return Status::Ok();
+  if (secondary_dir_.empty()) return Status::Ok();  // the writer, or an at-rest snapshot
   rocksdb::Status s = db_->TryCatchUpWithPrimary();
   if (!s.ok()) return Status::IoError("catching up with the writer: " + s.ToString());
   LedgerHead head;

@@ -6,6 +6,7 @@
 #include "ledger/pipelined_scan.h"
 #include "ledger/record_format.h"
 #include "ledger/rocks_ledger.h"
+#include "ledger/wal_recovery.h"
 #include "schemas/sha256.h"
 
 namespace waybill::ledger {
@@ -14,6 +15,13 @@ namespace {
 Status IoStatus(const rocksdb::Status& s, const std::string& what) {
   if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
   return Status::IoError(what + ": " + s.ToString());
+}
+
+// A read error, naming the damaged table file first when RocksDB names one.
+std::string Unreadable(const rocksdb::Status& s) {
+  const std::string message = s.ToString();
+  const std::string file = TableFileIn(message);
+  return file.empty() ? message : "table file " + file + " is damaged: " + message;
 }
 
 }  // namespace
@@ -140,6 +148,46 @@ Result<RawMessage> RocksLedger::GetRaw(const Sha256& hash) const {
 }
 
 Result<VerifyReport> RocksLedger::Verify(std::uint64_t from, std::uint64_t to) const {
+  const LedgerHead head = Head();
+  auto report = VerifyChain(from, to);
+  if (!report.ok() || !report->intact || from > 1 || to < head.seq) return report;
+  // The whole ledger: what the chain walk cannot see. An intact prefix before WAL damage
+  // verifies on its own; the damage is what follows it.
+  if (wal_damage_ && !wal_damage_->after_crash) {
+    report->intact = false;
+    report->first_broken_seq = head.seq + 1;
+    report->reason = DescribeWalDamage(*wal_damage_) + ": the events up to sequence " +
+                     std::to_string(head.seq) +
+                     " are intact; whatever was written after them is lost";
+    return report;
+  }
+  if (std::optional<std::string> damage = DamagedTableFile()) {
+    report->intact = false;
+    report->first_broken_seq = 0;  // not in the chain: the events all read and verify
+    report->reason = *damage + "; all " + std::to_string(report->events) +
+                     " events read and verify, the damage is outside the chain";
+  }
+  return report;
+}
+
+std::optional<std::string> RocksLedger::DamagedTableFile() const {
+  rocksdb::Status s = db_->VerifyChecksum();
+  if (s.ok()) return std::nullopt;
+  const std::string message = s.ToString();
+  const std::string file = TableFileIn(message);
+  if (file.empty()) return "table files do not verify: " + message;
+  std::string family;
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db_->GetLiveFilesMetaData(&files);
+  const std::string name = std::filesystem::path(file).filename().string();
+  for (const auto& f : files) {
+    if (std::filesystem::path(f.name).filename().string() == name) family = f.column_family_name;
+  }
+  return "table file " + file + (family.empty() ? "" : " (column family " + family + ")") +
+         " is damaged: " + message;
+}
+
+Result<VerifyReport> RocksLedger::VerifyChain(std::uint64_t from, std::uint64_t to) const {
   VerifyReport report;
   const LedgerHead stored_head = Head();
   if (from == 0) from = 1;
@@ -154,7 +202,8 @@ Result<VerifyReport> RocksLedger::Verify(std::uint64_t from, std::uint64_t to) c
   if (from > 1) {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_[kEvents], SeqKey(from - 1), &value);
-    if (!s.ok()) return broken(from - 1, "cannot read the event before the range: " + s.ToString());
+    if (!s.ok())
+      return broken(from - 1, "cannot read the event before the range: " + Unreadable(s));
     RecordHeader h;
     std::string_view content;
     Status st = DecodeRecordHeader(value, &h, &content);
@@ -202,7 +251,7 @@ Result<VerifyReport> RocksLedger::Verify(std::uint64_t from, std::uint64_t to) c
     report.head = {h.seq, h.hash, h.recorded_at};
     ++report.events;
   }
-  if (!it->status().ok()) return broken(expected_seq, "read failed: " + it->status().ToString());
+  if (!it->status().ok()) return broken(expected_seq, "cannot read: " + Unreadable(it->status()));
   if (expected_seq <= to) return broken(expected_seq, "event is missing");
   if (to == stored_head.seq && report.head.hash != stored_head.hash) {
     return broken(stored_head.seq, "the ledger head in meta does not match the last event");
@@ -246,7 +295,9 @@ Result<LedgerStats> RocksLedger::Stats() const {
   std::uint64_t raw = 0;
   if (db_->GetIntProperty(cf_[kRaw], "rocksdb.estimate-num-keys", &raw)) stats.raw_messages = raw;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir(), ec)) {
+  // The data dir's own files only: RocksDB keeps its tables and WAL at the top level, and
+  // subdirectories hold backup checkpoints whose hard links would count the same bytes twice.
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir(), ec)) {
     if (entry.is_regular_file(ec)) stats.size_bytes += entry.file_size(ec);
   }
   return stats;

@@ -46,10 +46,60 @@ void RocksLedger::StartWriter() {
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
+namespace {
+
+// A restore request (PreparedEvent::expected) goes to the writer alone; the writer tells it
+// by its first event, so its shape is checked here, on the producer's thread.
+bool IsRestoreRequest(const AppendBatch& batch) {
+  return !batch.events.empty() && batch.events.front().expected.has_value();
+}
+
+Status CheckRestoreShape(const AppendBatch& batch) {
+  const bool restore = IsRestoreRequest(batch);
+  for (const auto& e : batch.events) {
+    if (e.expected.has_value() != restore) {
+      return Status::Invalid(
+          "a batch mixes events with and without an expected ledger position (event id \"" +
+          e.event_id + "\"): a chain restore must give every event its position");
+    }
+  }
+  if (restore && (!batch.dead_letters.empty() || !batch.dead_letter_updates.empty())) {
+    return Status::Invalid("a chain restore batch cannot carry dead letters");
+  }
+  return Status::Ok();
+}
+
+// A restored event's position against the (tentative) head it would follow.
+Status CheckExpectedPosition(const ExpectedPosition& want, const LedgerHead& head,
+                             const Sha256& computed) {
+  const std::string at = "restore of seq " + std::to_string(want.seq) + ": ";
+  if (want.seq != head.seq + 1) {
+    return Status::Invalid(at + "the next sequence of this ledger is " +
+                           std::to_string(head.seq + 1));
+  }
+  if (want.recorded_at < head.recorded_at) {
+    return Status::Invalid(at + "recorded_at " + std::to_string(want.recorded_at) +
+                           " ns is before the head's (" + std::to_string(head.recorded_at) +
+                           " ns at seq " + std::to_string(head.seq) + ")");
+  }
+  if (computed != want.hash) {
+    return Status::Invalid(at + "the event hashes to " + ToHex(computed) + ", not the given " +
+                           ToHex(want.hash) +
+                           " (its content, recorded_at or the chain before it differ)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 void RocksLedger::AppendAsync(AppendBatch batch, std::function<void(Result<AppendResult>)> done) {
   const std::size_t n = batch.events.size() + batch.dead_letters.size();
   if (options_.mode != OpenMode::kReadWrite) {
     done(Status::Unsupported("ledger in " + data_dir() + " is open read-only"));
+    return;
+  }
+  if (Status shape = CheckRestoreShape(batch); !shape.ok()) {
+    done(std::move(shape));
     return;
   }
   std::unique_lock<std::mutex> lock(queue_mu_);
@@ -81,20 +131,35 @@ void RocksLedger::WriterLoop() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      if (writable_.load()) {
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !writable_.load(); });
+      } else {
+        // Not writable (full disk, RocksDB background error): probe for recovery with
+        // backoff even when nobody appends, so the state (and /readyz) clears by itself.
+        queue_cv_.wait_for(lock, retry_delay_, [&] { return stopping_ || !queue_.empty(); });
+      }
+      if (queue_.empty()) {
+        if (stopping_) return;  // stopping, and everything queued has been committed
+        lock.unlock();
+        ProbeRecovery(/*force=*/false);
+        continue;
+      }
       std::size_t taken = 0;
       while (!queue_.empty()) {
         const auto& b = queue_.front().batch;
         const std::size_t n = b.events.size() + b.dead_letters.size();
-        if (!group.empty() && taken + n > options_.max_group_events) break;
+        // A restore request is a group of its own: its failure must fail it alone.
+        const bool restore = IsRestoreRequest(b);
+        if (!group.empty() && (restore || taken + n > options_.max_group_events)) break;
         taken += n;
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (restore) break;
       }
       queued_events_ -= taken;
     }
     space_cv_.notify_all();
+    ProbeRecovery(/*force=*/false);  // no-op while writable
     CommitGroup(group);
     group.clear();
   }
@@ -158,6 +223,12 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     for (auto& e : batch.events) {
       AppendOutcome& out = outcome_of[ei];
       const std::size_t lk = lookup_of[ei];
+      if (e.expected && (lk == SIZE_MAX || statuses[lk].ok())) {
+        failure = Status::Invalid("restore of seq " + std::to_string(e.expected->seq) +
+                                  ": event id \"" + e.event_id + "\" is already " +
+                                  (lk == SIZE_MAX ? "earlier in this batch" : "in the ledger"));
+        break;
+      }
       if (lk == SIZE_MAX) {
         out = outcome_of[first_in_group[e.event_id]];
         out.duplicate = true;
@@ -176,9 +247,13 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
       } else {
         RecordHeader h;
         h.seq = head.seq + 1;
-        h.recorded_at = recorded_at;
+        h.recorded_at = e.expected ? e.expected->recorded_at : recorded_at;
         h.prev_hash = head.hash;
         h.hash = ChainHash(h.seq, h.recorded_at, h.prev_hash, e.content_digest);
+        if (e.expected) {
+          failure = CheckExpectedPosition(*e.expected, head, h.hash);
+          if (!failure.ok()) break;
+        }
         record.clear();
         EncodeRecord(h, e.content, &record);
         const std::string seq_key = SeqKey(h.seq);
@@ -253,6 +328,8 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   if (failure.ok() && options_.TEST_fail_write) {
     if (auto msg = options_.TEST_fail_write()) failure = Status::IoError(*msg);
   }
+  // Full disk: refused before RocksDB sees it (rocks_ledger_space.cc).
+  if (failure.ok()) failure = CheckWritable(wb.GetDataSize());
   std::chrono::steady_clock::duration write_time{};
   if (failure.ok()) {
     rocksdb::WriteOptions wo;
@@ -267,9 +344,12 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   }
 
   if (!failure.ok()) {
+    // Nothing was written: the head, counters and recent raws above stay as they were.
+    if (failure.code() == ErrorCode::kIoError) NoteWrite(failure);
     for (auto& r : group) r.done(failure);
     return;
   }
+  NoteWrite(Status::Ok());
   RecordGroup(stored, duplicates, next_dl - next_dead_letter_id_,
               std::chrono::duration<double>(write_time).count());
   next_dead_letter_id_ = next_dl;
@@ -329,6 +409,8 @@ WriterFigures RocksLedger::writer_figures() const {
     f.commit_events_buckets[i] = figures_.commit_events[i].load(kRelaxed);
   }
   f.commit_events_sum = figures_.commit_events_sum.load(kRelaxed);
+  f.write_errors = write_errors_.load(kRelaxed);
+  f.writable = writable_.load(kRelaxed);
   return f;
 }
 

@@ -32,7 +32,7 @@ struct Projector::Fold {
   std::size_t partition = 0;
   std::unordered_map<std::string, Entry> cache;
   std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
-  std::vector<std::string> outbox;                            // encoded, in order
+  std::vector<std::string> outbox;                           // encoded, in order
 
   bool Owns(const std::string& shipment_id) const {
     return partitions == 1 || std::hash<std::string>{}(shipment_id) % partitions == partition;
@@ -96,7 +96,7 @@ Status Projector::Load() {
   }
   live_->enabled = {true, true, true};
   live_->generation = generation_;
-  live_->emit_outbox = true;
+  live_->emit_outbox = options_.emit_outbox;
   return Status::Ok();
 }
 
@@ -218,15 +218,28 @@ Result<std::uint64_t> Projector::CatchUp() {
   return checkpoint().last_seq;
 }
 
-void Projector::Run(std::stop_token stop, const std::function<void(const Status&)>& on_error) {
+void Projector::Run(std::stop_token stop, const std::function<void(const Status&)>& on_error,
+                    const std::function<void()>& on_recovered) {
+  constexpr std::chrono::milliseconds kFirstBackoff(100), kMaxBackoff(5000), kSlice(20);
+  std::chrono::milliseconds backoff(0);  // 0: the last Step worked
   while (!stop.stop_requested()) {
     auto n = Step();
     if (!n.ok()) {
-      on_error(n.status());
-      for (int i = 0; i < 10 && !stop.stop_requested(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (backoff.count() == 0) {
+        on_error(n.status());
+        backoff = kFirstBackoff;
+      } else {
+        backoff = std::min(backoff * 2, kMaxBackoff);
+      }
+      for (auto slept = std::chrono::milliseconds(0); slept < backoff && !stop.stop_requested();
+           slept += kSlice) {
+        std::this_thread::sleep_for(kSlice);
       }
       continue;
+    }
+    if (backoff.count() != 0) {
+      backoff = std::chrono::milliseconds(0);
+      if (on_recovered) on_recovered();
     }
     if (*n == 0) ledger_.WaitForHeadAfter(checkpoint().last_seq, std::chrono::milliseconds(50));
   }

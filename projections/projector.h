@@ -35,12 +35,17 @@
 namespace waybill::projections {
 
 struct ProjectorOptions {
-  std::size_t batch_events = 2048;      // events per incremental commit
+  std::size_t batch_events = 2048;       // events per incremental commit
   std::size_t cache_shipments = 100000;  // shipments whose views stay in memory
   std::size_t rebuild_batch_events = 65536;
   // Threads a full rebuild folds on, each over its own share of the shipments (each reads
   // the whole log; decoding is cheap next to folding).
   std::size_t rebuild_threads = 2;
+  // Queue every view update in the outbox for the NATS publisher. Off when nothing will ever
+  // publish them (`serve` without --nats): the outbox would only grow, by a rendered view per
+  // update. Views are still stored; `waybill rebuild --republish` sends the current ones once
+  // there is a NATS to send to.
+  bool emit_outbox = true;
   // Called on the worker thread after each commit, with the events just folded.
   std::function<void(std::span<const Event>)> on_commit;
 };
@@ -61,9 +66,12 @@ class Projector {
   // Steps until the checkpoint reaches the head as of the call; returns the checkpoint.
   [[nodiscard]] Result<std::uint64_t> CatchUp();
 
-  // Steps until `stop` is requested, waiting for new events when caught up. Errors are
-  // reported to `on_error` and retried after a pause.
-  void Run(std::stop_token stop, const std::function<void(const Status&)>& on_error);
+  // Steps until `stop` is requested, waiting for new events when caught up. A failing Step
+  // (a full disk refusing WriteAux, a read error) is retried after a pause that doubles from
+  // 100 ms up to 5 s, never skipped; `on_error` gets the first error of such a streak and
+  // `on_recovered` (when set) the end of it, so a long outage is reported once.
+  void Run(std::stop_token stop, const std::function<void(const Status&)>& on_error,
+           const std::function<void()>& on_recovered = {});
 
   Checkpoint checkpoint() const;
 
@@ -111,11 +119,11 @@ class Projector {
   // Serialises everything that folds or commits: Step, the end of Rebuild, RebuildShipment,
   // Republish.
   mutable std::mutex fold_mu_;
-  Checkpoint checkpoint_;                          // guarded by fold_mu_ (reads: ckpt_mu_)
-  std::unique_ptr<Fold> live_;                     // guarded by fold_mu_
-  mutable std::mutex ckpt_mu_;                     // for checkpoint() readers
-  Checkpoint published_checkpoint_;                // guarded by ckpt_mu_
-  std::mutex rebuild_mu_;                          // one rebuild at a time
+  Checkpoint checkpoint_;            // guarded by fold_mu_ (reads: ckpt_mu_)
+  std::unique_ptr<Fold> live_;       // guarded by fold_mu_
+  mutable std::mutex ckpt_mu_;       // for checkpoint() readers
+  Checkpoint published_checkpoint_;  // guarded by ckpt_mu_
+  std::mutex rebuild_mu_;            // one rebuild at a time
   // Active generation per view. Writers hold fold_mu_ and gen_mu_ exclusively to swap;
   // ReadView holds gen_mu_ shared so it never reads a generation being deleted.
   mutable std::shared_mutex gen_mu_;

@@ -135,6 +135,30 @@ TEST_CASE("incremental folding writes views, outbox entries and the checkpoint t
   CHECK(stats->outbox_backlog == outbox.size());
 }
 
+TEST_CASE("with emit_outbox off the views are stored and the outbox stays empty") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(2, 10);
+  AppendEvents(*ledger, gen, 200);
+  ProjectorOptions options;
+  options.batch_events = 64;
+  options.emit_outbox = false;
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  auto upto = (*projector)->CatchUp();
+  REQUIRE(upto.ok());
+  CHECK(*upto == 200);
+  CHECK(ReadOutbox(*ledger).empty());
+  CHECK((*projector)->checkpoint().next_outbox_seq == 1);
+  auto stored = (*projector)->ReadView(ViewKind::kStatus, "SHP-0");
+  REQUIRE(stored.ok());
+  REQUIRE(*stored != nullptr);
+  CHECK((*stored)->version() > 0);
+  auto stats = ReadProjectionStats(*ledger);
+  REQUIRE(stats.ok());
+  CHECK(stats->outbox_backlog == 0);
+}
+
 TEST_CASE("rebuild equals incremental byte for byte, after random ingest with restarts") {
   TempDir dir;
   EventGenerator gen(7, 40);
@@ -206,6 +230,17 @@ TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answer
       }
     }
   });
+  // The portal's read (GET /v1/shipments/{id}): no projector lock, one read of the store.
+  std::atomic<int> current_missing{0}, current_queries{0};
+  std::thread current_reader([&] {
+    while (!done.load()) {
+      for (int s = 0; s < 30; ++s) {
+        auto v = ReadCurrentViews(*ledger, "SHP-" + std::to_string(s));
+        if (!v.ok() || !v->status) current_missing.fetch_add(1);
+        current_queries.fetch_add(1);
+      }
+    }
+  });
   for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Rebuild(kAllViews).ok());
   appender.join();
   while ((*projector)->checkpoint().last_seq < ledger->Head().seq) {
@@ -213,10 +248,13 @@ TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answer
   }
   done = true;
   reader.join();
+  current_reader.join();
   worker.request_stop();
   worker.join();
   CHECK(queries.load() > 0);
   CHECK(missing.load() == 0);
+  CHECK(current_queries.load() > 0);
+  CHECK(current_missing.load() == 0);
   CheckVersionsGapless(ReadOutbox(*ledger));
 
   const auto incremental = SnapshotViews(*ledger);

@@ -10,7 +10,9 @@
 //    ValidateEvent reports it (`shipment_id: must not be empty`).
 //  - Ignored from input: seq, recorded_at, prev_hash, hash and raw_hash (the ledger and the
 //    caller set them), and source.principal: the ledger sets it from authentication, so a
-//    producer cannot claim to be someone else.
+//    producer cannot claim to be someone else. ParseExported (a line of `waybill export`,
+//    restored only offline by an operator holding the data dir) reads all of them instead,
+//    so that the event's content is byte for byte the exported one.
 //  - occurred_at is RFC 3339 with any offset; it is stored in UTC and its offset is kept in
 //    occurred_offset_minutes. When the text ends in "Z" and `occurred_offset` is given, that
 //    is our own export form and `occurred_offset` is the original offset. When the text
@@ -92,7 +94,6 @@ std::string_view TrimTrailingSpace(std::string_view s) {
   return s;
 }
 
-
 // A money value read before its currency is known.
 struct PendingAmount {
   std::string_view text;  // decimal string contents, or the raw number token
@@ -112,6 +113,7 @@ struct Ctx {
   std::size_t size = 0;
   od::document* doc = nullptr;
   Scratch* scratch = nullptr;
+  bool exported = false;  // ParseExported: read ledger fields, raw_hash and the principal
 
   Status Malformed(const Path& path, std::string_view field, std::string_view what,
                    const char* at) const {
@@ -441,29 +443,33 @@ Status ReadLocation(Ctx& c, od::value& v, const Path& parent, std::string_view f
   return Status::Ok();
 }
 
+// A producer's `principal` is an unknown key (ignored); only an export's is read.
 constexpr std::string_view kSourceKeys[] = {"system", "format", "partner"};
+constexpr std::string_view kExportedSourceKeys[] = {"system", "format", "partner", "principal"};
 
 Status ParseSource(Ctx& c, od::object& obj, Source* src) {
   const Path p{"source"};
   std::optional<SourceSystem> system;
   bool has_format = false;
-  WAYBILL_RETURN_IF_ERROR(
-      ForEachField(c, obj, p, 2, kSourceKeys, [&](std::size_t id, od::value& v) {
-        switch (id) {
-          case 0:
-            return ReadEnum(c, v, p, "system", &ParseSourceSystem, "erp, tms, carrier, ops",
-                            &system);
-          case 1: {
-            std::string_view s;
-            WAYBILL_RETURN_IF_ERROR(ReadString(c, v, p, "format", &s, &has_format));
-            if (has_format && s.empty()) return OmitInstead(p, "format");
-            if (has_format) src->format.assign(s);
-            return Status::Ok();
-          }
-          default:
-            return ReadOptString(c, v, p, "partner", &src->partner);
-        }
-      }));
+  auto field = [&](std::size_t id, od::value& v) -> Status {
+    switch (id) {
+      case 0:
+        return ReadEnum(c, v, p, "system", &ParseSourceSystem, "erp, tms, carrier, ops", &system);
+      case 1: {
+        std::string_view s;
+        WAYBILL_RETURN_IF_ERROR(ReadString(c, v, p, "format", &s, &has_format));
+        if (has_format && s.empty()) return OmitInstead(p, "format");
+        if (has_format) src->format.assign(s);
+        return Status::Ok();
+      }
+      case 2:
+        return ReadOptString(c, v, p, "partner", &src->partner);
+      default:
+        return ReadOptString(c, v, p, "principal", &src->principal);
+    }
+  };
+  WAYBILL_RETURN_IF_ERROR(c.exported ? ForEachField(c, obj, p, 2, kExportedSourceKeys, field)
+                                     : ForEachField(c, obj, p, 2, kSourceKeys, field));
   if (!system) return Fail(p, "system", "required");
   src->system = *system;
   if (!has_format) src->format = "canonical";
@@ -706,8 +712,16 @@ enum class RootKey : std::uint8_t {
   kCharges,
   kOrder,
   kDocument,
+  // Read only by ParseExported; unknown keys to Parse.
+  kSeq,
+  kRecordedAt,
+  kPrevHash,
+  kHash,
+  kRawHash,
   kUnknown,
 };
+
+bool IsExportOnlyKey(RootKey k) { return k >= RootKey::kSeq && k < RootKey::kUnknown; }
 
 // One switch on the length and a character or two, then a single comparison.
 RootKey LookupRootKey(std::string_view k) {
@@ -718,8 +732,15 @@ RootKey LookupRootKey(std::string_view k) {
     name = n;
   };
   switch (k.size()) {
+    case 3:
+      pick(RootKey::kSeq, "seq");
+      break;
     case 4:
-      pick(RootKey::kKind, "kind");
+      if (k[0] == 'k') {
+        pick(RootKey::kKind, "kind");
+      } else {
+        pick(RootKey::kHash, "hash");
+      }
       break;
     case 5:
       pick(RootKey::kOrder, "order");
@@ -756,9 +777,15 @@ RootKey LookupRootKey(std::string_view k) {
         case 'd':
           pick(RootKey::kDocument, "document");
           break;
+        case 'r':
+          pick(RootKey::kRawHash, "raw_hash");
+          break;
         default:
           break;
       }
+      break;
+    case 9:
+      pick(RootKey::kPrevHash, "prev_hash");
       break;
     case 10:
       pick(RootKey::kReferences, "references");
@@ -779,7 +806,11 @@ RootKey LookupRootKey(std::string_view k) {
           pick(RootKey::kCustomerId, "customer_id");
           break;
         case 'r':
-          pick(RootKey::kReasonCode, "reason_code");
+          if (k[2] == 'a') {
+            pick(RootKey::kReasonCode, "reason_code");
+          } else {
+            pick(RootKey::kRecordedAt, "recorded_at");
+          }
           break;
         default:
           break;
@@ -811,7 +842,19 @@ struct RootState {
   bool has_source = false;
   bool has_shipment_id = false;
   bool issued_at_given = false;
+  int ledger_fields = 0;  // how many of seq, recorded_at, prev_hash, hash were given
 };
+
+Status ReadHash(Ctx& c, od::value& v, const Path& p, std::string_view f, Sha256* out,
+                bool* present) {
+  std::string_view s;
+  WAYBILL_RETURN_IF_ERROR(ReadString(c, v, p, f, &s, present));
+  if (!*present) return Status::Ok();
+  std::optional<Sha256> h = ParseSha256Hex(s);
+  if (!h) return Fail(p, f, QuoteVerbatim(s) + " is not 64 lower-case hex digits");
+  *out = *h;
+  return Status::Ok();
+}
 
 Status ReadRootField(Ctx& c, RootKey key, od::value& v, Event* ev, RootState* st) {
   const Path p{};
@@ -929,6 +972,43 @@ Status ReadRootField(Ctx& c, RootKey key, od::value& v, Event* ev, RootState* st
       ev->document = std::move(doc);
       return Status::Ok();
     }
+    case RootKey::kSeq: {
+      od::json_type t;
+      WAYBILL_RETURN_IF_ERROR(TypeOf(c, v, p, "seq", &t));
+      if (t == od::json_type::null) return Status::Ok();
+      if (t != od::json_type::number) return TypeError(p, "seq", "a number", t);
+      std::uint64_t u = 0;
+      if (v.get_uint64().get(u) != simdjson::SUCCESS || u == 0) {
+        return Fail(p, "seq",
+                    std::string(TrimTrailingSpace(v.raw_json_token())) +
+                        " is not a sequence (a whole number from 1)");
+      }
+      ev->ledger.seq = u;
+      ++st->ledger_fields;
+      return Status::Ok();
+    }
+    case RootKey::kRecordedAt: {
+      bool present = false;
+      WAYBILL_RETURN_IF_ERROR(ReadTime(c, v, p, "recorded_at", &ev->ledger.recorded_at, &present));
+      if (present) ++st->ledger_fields;
+      return Status::Ok();
+    }
+    case RootKey::kPrevHash: {
+      bool present = false;
+      WAYBILL_RETURN_IF_ERROR(ReadHash(c, v, p, "prev_hash", &ev->ledger.prev_hash, &present));
+      if (present) ++st->ledger_fields;
+      return Status::Ok();
+    }
+    case RootKey::kHash: {
+      bool present = false;
+      WAYBILL_RETURN_IF_ERROR(ReadHash(c, v, p, "hash", &ev->ledger.hash, &present));
+      if (present) ++st->ledger_fields;
+      return Status::Ok();
+    }
+    case RootKey::kRawHash: {
+      bool present = false;
+      return ReadHash(c, v, p, "raw_hash", &ev->raw_hash, &present);
+    }
     case RootKey::kUnknown:
       break;
   }
@@ -944,7 +1024,8 @@ Status ParseRoot(Ctx& c, od::object& obj, Event* ev) {
     od::field& field = fr.value_unsafe();
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return c.Malformed(root, "", e, nullptr);
-    const RootKey k = LookupRootKey(key);
+    RootKey k = LookupRootKey(key);
+    if (!c.exported && IsExportOnlyKey(k)) k = RootKey::kUnknown;
     if (k == RootKey::kUnknown) {
       WAYBILL_RETURN_IF_ERROR(SkipUnknown(c, field.value(), 2, root, key));
       continue;
@@ -962,6 +1043,11 @@ Status ParseRoot(Ctx& c, od::object& obj, Event* ev) {
     return c.Malformed(root, "", "unexpected content after the object", rest);
   }
 
+  if (st.ledger_fields != 0 && st.ledger_fields != 4) {
+    return Fail(root, "",
+                "seq, recorded_at, prev_hash and hash go together: a ledger export line "
+                "carries all four");
+  }
   if (!st.has_kind) return Fail(root, "kind", "required");
   if (!st.has_occurred_at) return Fail(root, "occurred_at", "required");
   if (!st.has_source) return Fail(root, "source", "required");
@@ -1000,7 +1086,11 @@ struct EventJsonParser::Impl {
 EventJsonParser::EventJsonParser() : impl_(std::make_unique<Impl>()) {}
 EventJsonParser::~EventJsonParser() = default;
 
-Result<Event> EventJsonParser::Parse(std::string_view json) {
+Result<Event> EventJsonParser::Parse(std::string_view json) { return Run(json, false); }
+
+Result<Event> EventJsonParser::ParseExported(std::string_view json) { return Run(json, true); }
+
+Result<Event> EventJsonParser::Run(std::string_view json, bool exported) {
   Impl& im = *impl_;
   const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
   if (im.capacity < needed) {
@@ -1021,6 +1111,7 @@ Result<Event> EventJsonParser::Parse(std::string_view json) {
   c.size = json.size();
   c.doc = &doc;
   c.scratch = &im.scratch;
+  c.exported = exported;
 
   od::json_type t;
   if (auto e = doc.type().get(t)) return c.Malformed(Path{}, "", e, c.base);
@@ -1032,8 +1123,12 @@ Result<Event> EventJsonParser::Parse(std::string_view json) {
 
   Event ev;
   WAYBILL_RETURN_IF_ERROR(ParseRoot(c, root, &ev));
-  if (ev.event_id.empty()) ev.event_id = DeriveEventId(ev);
-  FillCorrelationId(&ev);
+  // An exported event is taken as stored: deriving or filling anything would change the
+  // content its hash covers (ValidateEvent still names a missing event_id).
+  if (!exported) {
+    if (ev.event_id.empty()) ev.event_id = DeriveEventId(ev);
+    FillCorrelationId(&ev);
+  }
   WAYBILL_RETURN_IF_ERROR(ValidateEvent(ev));
   return ev;
 }

@@ -20,7 +20,10 @@ namespace waybill {
 void AppendEventJson(const Event& event, std::string* out);
 std::string EventToJson(const Event& event);
 
-// Appends `s` as a JSON string literal (quotes and escapes included) to `out`.
+// Appends `s` as a JSON string literal (quotes and escapes included) to `out`. The result is
+// always valid JSON text: valid UTF-8 is written as is, and each byte that is not part of a
+// well-formed UTF-8 sequence is written as \ufffd (U+FFFD), as for binary bytes kept in a
+// dead letter or quoted from bad input in an error message.
 void AppendJsonString(std::string_view s, std::string* out);
 
 // Parses canonical JSON events. Not thread-safe: keep one parser per thread; reusing one
@@ -39,7 +42,17 @@ class EventJsonParser {
   // when it must.
   [[nodiscard]] Result<Event> Parse(std::string_view json);
 
+  // Parses one line of a ledger export (`waybill export`) into the event exactly as that
+  // ledger stored it, for a chain restore. Unlike Parse: seq, recorded_at, prev_hash and
+  // hash are read into `ledger` (all four or none; none leaves ledger.seq 0), raw_hash and
+  // source.principal are read as given, and nothing is derived or filled in (no event id,
+  // no correlation_id default), so EncodeEventContent of the result is the exported
+  // event's content byte for byte. The event is still validated.
+  [[nodiscard]] Result<Event> ParseExported(std::string_view json);
+
  private:
+  Result<Event> Run(std::string_view json, bool exported);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "schemas/event.h"
+#include "schemas/event_codec.h"
 #include "schemas/event_json_test_util.h"
 #include "schemas/event_validate.h"
 #include "schemas/money.h"
@@ -450,6 +451,34 @@ TEST_CASE("offsets") {
   CHECK(est.estimate->estimated_at == kT0 + 39 * kHour);
 }
 
+TEST_CASE("string escaping: bytes that are not UTF-8 become U+FFFD, so the JSON stays valid") {
+  auto json = [](std::string_view s) {
+    std::string out = "x";  // appended after what is there
+    AppendJsonString(s, &out);
+    return out.substr(1);
+  };
+  // Stray continuation byte, lone lead byte, overlong '/', a UTF-16 surrogate, past U+10FFFF,
+  // a sequence cut short at the end; valid sequences around them are kept.
+  CHECK(json("a\x80"
+             "b") == "\"a\\ufffdb\"");
+  CHECK(json("\xc3") == "\"\\ufffd\"");
+  CHECK(json("\xc0\xaf") == "\"\\ufffd\\ufffd\"");
+  CHECK(json("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");
+  CHECK(json("\xf4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+  CHECK(json("\xc3\xbc\xff\"\n\xe4\xb8") == "\"\xc3\xbc\\ufffd\\\"\\u000a\\ufffd\\ufffd\"");
+  CHECK(json("\xf0\x9f\x98\x80\xfe") == "\"\xf0\x9f\x98\x80\\ufffd\"");
+  // Random bytes always give JSON a strict parser accepts.
+  std::mt19937 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    std::string bytes(static_cast<std::size_t>(rng() % 64), '\0');
+    for (auto& c : bytes) c = static_cast<char>(rng() & 0xff);
+    const std::string text = "[" + json(bytes) + "]";
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    CHECK(parser.parse(text).get(doc) == simdjson::SUCCESS);
+  }
+}
+
 TEST_CASE("string escaping") {
   std::string out;
   AppendJsonString("a\"b\\c\n\t\x01\x1f/\x7f Z\xc3\xbcrich \xe4\xb8\xad", &out);
@@ -636,6 +665,71 @@ TEST_CASE("randomized events survive JSON and back") {
     CHECK(*back == e);
     CHECK(EventToJson(*back) == json);
   }
+}
+
+TEST_CASE("an exported event parses back to the same content bytes and ledger fields") {
+  Gen gen(20251128);
+  std::mt19937_64 rng(7);
+  EventJsonParser parser;
+  for (int i = 0; i < 2000; ++i) {
+    Event e = gen.RandomEvent();
+    if (i % 3 == 0) e.correlation_id.reset();  // stored without one: nothing may fill it in
+    if (i % 2 == 0) e.source.principal = "local:user" + std::to_string(i);
+    if (i % 4 != 0) {
+      for (auto& b : e.raw_hash) b = static_cast<std::uint8_t>(rng());
+    }
+    e.ledger.seq = 1 + rng() % 1000000;
+    e.ledger.recorded_at = kT0 + static_cast<UnixNanos>(rng() % 1000000000000);
+    for (auto& b : e.ledger.prev_hash) b = static_cast<std::uint8_t>(rng());
+    for (auto& b : e.ledger.hash) b = static_cast<std::uint8_t>(rng());
+    REQUIRE(ValidateEvent(e).ok());
+    const std::string json = EventToJson(e);
+    Result<Event> back = parser.ParseExported(json);
+    INFO("json: ", json);
+    INFO("error: ", back.status().message());
+    REQUIRE(back.ok());
+    CHECK(*back == e);
+    CHECK(EncodeEventContent(*back) == EncodeEventContent(e));
+  }
+}
+
+TEST_CASE("an export line carries all four ledger fields or none; Parse still ignores them") {
+  EventJsonParser parser;
+  Event e = KitchenSink();
+  e.references.clear();
+  e.kind = EventKind::kMilestone;
+  e.estimate.reset();
+  e.charges.reset();
+  e.order.reset();
+  e.document.reset();
+  REQUIRE(ValidateEvent(e).ok());
+  const std::string json = EventToJson(e);
+  auto exported = parser.ParseExported(json);
+  REQUIRE(exported.ok());
+  CHECK(exported->ledger == e.ledger);
+  CHECK(exported->source.principal == e.source.principal);
+  auto plain = parser.Parse(json);
+  REQUIRE(plain.ok());
+  CHECK(plain->ledger == LedgerFields{});
+  CHECK_FALSE(plain->source.principal.has_value());
+
+  std::string no_hash = json;
+  no_hash.erase(no_hash.find(R"(,"hash":)"));
+  no_hash += "}";
+  auto partial = parser.ParseExported(no_hash);
+  REQUIRE_FALSE(partial.ok());
+  CHECK(partial.status().message().find("go together") != std::string::npos);
+
+  Event none = ParseOk(Milestone());
+  auto without = parser.ParseExported(EventToJson(none));
+  REQUIRE(without.ok());
+  CHECK(without->ledger.seq == 0);
+
+  std::string bad_seq = json;
+  bad_seq.replace(0, bad_seq.find(','), R"({"seq":0)");
+  auto zero = parser.ParseExported(bad_seq);
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message().find("seq: 0 is not a sequence") != std::string::npos);
 }
 
 // ---------------------------------------------------------------------------------------------

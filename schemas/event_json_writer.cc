@@ -1,5 +1,7 @@
 // The JSON form of canonical events: the writer (keys in contract order, absent values
 // omitted, canonical UTC times, money as decimal strings). The reader is event_json.cc.
+#include <simdjson.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -92,24 +94,78 @@ void WriteLocation(const Location& loc, std::string* out) {
 
 }  // namespace
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when
+// none starts there (Unicode table 3-7: no overlong forms, surrogates or values past
+// U+10FFFF).
+std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto at = [&](std::size_t k) -> unsigned {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
+  };
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
+    const unsigned b = at(k);
+    return b >= lo && b <= hi;
+  };
+  const unsigned c = at(0);
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+void AppendEscapedAscii(unsigned char c, std::string* out) {
+  if (c == '"') {
+    out->append("\\\"");
+  } else if (c == '\\') {
+    out->append("\\\\");
+  } else if (c < 0x20) {
+    const char esc[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xf]};
+    out->append(esc, sizeof(esc));
+  } else {
+    out->push_back(static_cast<char>(c));
+  }
+}
+
+}  // namespace
+
 void AppendJsonString(std::string_view s, std::string* out) {
+  const std::size_t start = out->size();
   out->push_back('"');
   std::size_t run = 0;
+  unsigned char seen = 0;  // OR of every byte: 0x80 set when any is not ASCII
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
+    seen |= c;
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);
     run = i + 1;
-    if (c == '"') {
-      out->append("\\\"");
-    } else if (c == '\\') {
-      out->append("\\\\");
-    } else {
-      const char esc[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 0xf]};
-      out->append(esc, sizeof(esc));
-    }
+    AppendEscapedAscii(c, out);
   }
   out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+  if ((seen & 0x80) == 0 || simdjson::validate_utf8(s.data(), s.size())) return;
+  // Not UTF-8 (binary in a dead letter, a byte of garbage quoted in a reason): JSON text must
+  // be UTF-8, so each byte outside a well-formed sequence becomes U+FFFD.
+  out->resize(start);
+  out->push_back('"');
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      AppendEscapedAscii(c, out);
+      ++i;
+    } else if (const std::size_t n = Utf8SequenceLength(s, i); n != 0) {
+      out->append(s.data() + i, n);
+      i += n;
+    } else {
+      out->append("\\ufffd");
+      ++i;
+    }
+  }
   out->push_back('"');
 }
 

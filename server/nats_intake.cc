@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "ingest/append_pipeline.h"
@@ -33,6 +34,8 @@ void NatsIntake::Run(std::stop_token stop) {
   ingest::MessageIntake intake(config_);
   std::unique_ptr<nats::PullConsumer> consumer;
   bool reported = false;  // an outage is logged once, and its end once
+  constexpr std::chrono::milliseconds kFirstBackoff(500), kMaxBackoff(5000);
+  std::chrono::milliseconds append_backoff(0);  // 0: the last append worked
   auto report = [&](const Status& st) {
     if (!reported) spdlog::warn("NATS intake waiting: {}", st.ToString());
     reported = true;
@@ -77,12 +80,25 @@ void NatsIntake::Run(std::stop_token stop) {
     }
     auto summary = pipeline.Finish();
     if (!summary.ok()) {
-      // Nothing is acked: NATS redelivers the batch, and what did land is deduplicated.
-      spdlog::error("NATS intake: appending {} messages failed, they will be redelivered: {}",
-                    fetched->size(), summary.status().ToString());
-      for (auto& m : *fetched) m.Nak(1000).IgnoreError();
-      Pause(stop, std::chrono::milliseconds(500));
+      // Nothing is acked: NATS redelivers the batch (after the NAK's delay, or ack_wait), and
+      // what did land is deduplicated. Logged once per failing streak; the wait doubles up to
+      // kMaxBackoff so a full disk is not hammered.
+      if (append_backoff == std::chrono::milliseconds(0)) {
+        spdlog::error(
+            "NATS intake: appending {} messages failed, they stay unacked and will be "
+            "redelivered (retrying with backoff): {}",
+            fetched->size(), summary.status().ToString());
+        append_backoff = kFirstBackoff;
+      } else {
+        append_backoff = std::min(append_backoff * 2, kMaxBackoff);
+      }
+      for (auto& m : *fetched) m.Nak(static_cast<int>(append_backoff.count())).IgnoreError();
+      Pause(stop, append_backoff);
       continue;
+    }
+    if (append_backoff != std::chrono::milliseconds(0)) {
+      spdlog::info("NATS intake: appending works again");
+      append_backoff = std::chrono::milliseconds(0);
     }
     for (const auto& r : summary->rejects) {
       spdlog::warn("NATS intake: {} rejected (dead letter {}): {}", r.origin, r.dead_letter_id,
@@ -92,9 +108,10 @@ void NatsIntake::Run(std::stop_token stop) {
       Status st = m.Ack();
       if (!st.ok()) {
         // Durable already; a redelivery will be recognised as a duplicate.
-        spdlog::warn("NATS intake: ack failed (the message will be redelivered and absorbed "
-                     "as a duplicate): {}",
-                     st.ToString());
+        spdlog::warn(
+            "NATS intake: ack failed (the message will be redelivered and absorbed "
+            "as a duplicate): {}",
+            st.ToString());
       } else {
         acked_.fetch_add(1);
       }

@@ -150,6 +150,28 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
 
   ledger::LedgerOptions ledger_options;
   ledger_options.holder = "waybill serve";
+  // Logged once per change; requests refused meanwhile answer 503 without a log line each.
+  ledger_options.on_write_state_change = [](const Status& st) {
+    if (st.ok()) {
+      spdlog::info("ledger: writing again; appends and projections resume");
+    } else {
+      spdlog::error(
+          "ledger: writes stopped, appends are refused (HTTP 503, NATS unacked, inbox "
+          "files left in place) until this clears: {}",
+          st.ToString());
+    }
+  };
+  if (options.startup_check == "full") {
+    ledger_options.startup_check = ledger::StartupCheck::kFull;
+  } else if (options.startup_check == "quick") {
+    ledger_options.startup_check = ledger::StartupCheck::kQuick;
+  } else if (options.startup_check == "off") {
+    ledger_options.startup_check = ledger::StartupCheck::kOff;
+  } else {
+    return Status::Invalid("--startup-check: \"" + options.startup_check +
+                           "\" is not full, quick or off");
+  }
+  ledger_options.on_warning = [](const std::string& message) { spdlog::warn("{}", message); };
   auto ledger = ledger::Ledger::Open(options.data_dir, ledger_options);
   if (!ledger.ok()) return ledger.status();
 
@@ -168,6 +190,8 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   std::atomic<api::Api*> http_api{nullptr};
   projections::ProjectorOptions projector_options;
   projector_options.batch_events = options.projection_batch;
+  // Without NATS nothing would ever drain the outbox.
+  projector_options.emit_outbox = !options.nats_url.empty();
   projector_options.on_commit = [&](std::span<const Event> events) {
     if (auto* p = outbox_publisher.load()) p->Notify();
     if (auto* a = http_api.load()) a->OnViewsCommitted(events);
@@ -195,6 +219,9 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   auth_config.issuer = options.jwt_issuer;
   auth_config.audience = options.jwt_audience;
   auth_config.data_dir = options.data_dir;
+  // For /readyz, set once the client exists; shared so a request never sees it destroyed,
+  // and declared before the API so it outlives every request.
+  std::atomic<std::shared_ptr<const nats::NatsClient>> nats_for_api;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::RateLimiter> rate_limiter;
   std::unique_ptr<api::Api> api;
@@ -219,6 +246,12 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
         auth::RateLimit{options.rate_limit_per_second, options.rate_limit_burst});
     api::ApiOptions aopts;
     aopts.ready_max_lag = options.ready_max_lag;
+    if (!options.nats_url.empty()) {
+      aopts.nats_connected = [&nats_for_api] {
+        const std::shared_ptr<const nats::NatsClient> c = nats_for_api.load();
+        return c != nullptr && c->connected();
+      };
+    }
     auto made = api::Api::Create(api::ApiDeps{**ledger, **projector, *intake_config, *authenticator,
                                               *rate_limiter, registry},
                                  aopts);
@@ -238,13 +271,14 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
                      : "local admin token in " + auth::AdminTokenPath(options.data_dir));
   }
 
-  std::jthread worker([&](std::stop_token s) {
-    (*projector)->Run(s, [](const Status& st) {
-      spdlog::error("projection worker: {} (retrying)", st.ToString());
-    });
-  });
+  auto worker_failed = [](const Status& st) {
+    spdlog::error("projection worker: {} (retrying with backoff)", st.ToString());
+  };
+  auto worker_recovered = [] { spdlog::info("projection worker: folding again"); };
+  std::jthread worker(
+      [&](std::stop_token s) { (*projector)->Run(s, worker_failed, worker_recovered); });
 
-  std::unique_ptr<nats::NatsClient> client;
+  std::shared_ptr<nats::NatsClient> client;
   auto closing = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<NatsSink> sink;
   std::unique_ptr<projections::Publisher> views_publisher, feed_publisher;
@@ -269,6 +303,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     auto connected = nats::NatsClient::Connect(nopts);
     if (!connected.ok()) return connected.status();
     client = std::move(connected).value();
+    nats_for_api.store(client);
     sink = std::make_unique<NatsSink>(*client);
     projections::PublisherOptions views_publisher_options;
     views_publisher_options.on_published =
@@ -347,6 +382,11 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   spdlog::info("waybill serve: data dir {}, NATS {}, inbox {}", options.data_dir,
                options.nats_url.empty() ? "off" : options.nats_url,
                options.inbox_dir.empty() ? "off" : options.inbox_dir);
+  if (options.nats_url.empty()) {
+    spdlog::info(
+        "no --nats: views are stored but not queued for publishing (`waybill republish` "
+        "sends them once NATS is configured)");
+  }
   if (on_ready) on_ready();
 
   {

@@ -53,6 +53,8 @@ struct ServeOptions {
   double rate_limit_per_second = 1000;  // per principal; <= 0: unlimited
   double rate_limit_burst = 2000;
   std::uint64_t ready_max_lag = 100'000;  // /readyz: projection lag allowed, in events
+  // Storage check before serving: "full", "quick" or "off" (ledger::StartupCheck).
+  std::string startup_check = "full";
 };
 
 // The file `waybill serve` writes its HTTP base URL to ("http://127.0.0.1:8080").

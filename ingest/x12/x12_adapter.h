@@ -8,6 +8,9 @@
 // whole interchange text. Control numbers and counts are checked (x12_envelope.h): a broken
 // set is rejected alone; a broken group or interchange rejects every set in it, each as its
 // own message. Bytes outside any interchange become a rejected message of their own.
+// Each rejected message keeps the whole interchange; when the copies would exceed 64 MiB
+// (many broken sets in a large interchange), the interchange's rejected messages are sent
+// as one rejected message instead, at position "ISA <ISA13>", its errors naming each set.
 //
 // The partner is ctx.partner, else the ISA06 sender id, else GS02; its profile (found by
 // that id, else by ISA06 or GS02) gives the LT zone, the envelope zone and the default

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "ingest/x12/x12_envelope.h"
 #include "ingest/x12/x12_test_util.h"
 #include "schemas/event_validate.h"
 #include "schemas/time.h"
@@ -355,6 +356,37 @@ TEST_CASE("broken envelopes reject every set in them, each as its own message") 
                            "transaction sets \"3\" does not match the 2 sets"),
                   Errors(msgs[i]));
   }
+}
+
+TEST_CASE("many rejected sets of a large interchange are one rejected message, not N copies") {
+  // One good 214 and 300 sets without B10, padded to 256 KiB: 300 copies would be 75 MiB.
+  auto build = [](int broken, std::size_t pad) {
+    std::string d =
+        "ISA*00*          *00*          *ZZ*ACMEFREIGHT    *ZZ*WAYBILL        *250310*1500*U*"
+        "00401*000000909*0*P*>~GS*QM*ACMEFREIGHT*WAYBILL*20250310*1500*909*X*004010~"
+        "ST*214*0001~B10*PRO1*SHIP-9001*ACME~LX*1~AT7*X6*NS***20250310*1100*UT~SE*5*0001~";
+    for (int i = 0; i < broken; ++i) {
+      const std::string n = std::to_string(1000 + i);
+      d += "ST*214*" + n + "~LX*1~" + (i == 0 ? "NTE*" + std::string(pad, 'Z') + "~" : "") + "SE*" +
+           (i == 0 ? "4" : "3") + "*" + n + "~";
+    }
+    return d + "GE*" + std::to_string(broken + 1) + "*909~IEA*1*000000909~";
+  };
+  const std::string doc = build(300, 256 << 10);
+  const auto msgs = MapX12(doc);
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].position == "ISA 000000909/GS 909/ST 0001");
+  CHECK_MESSAGE(msgs[0].errors.empty(), Errors(msgs[0]));
+  CHECK(msgs[0].events.size() == 1);
+  CHECK(msgs[1].position == "ISA 000000909");
+  CHECK(msgs[1].unit.size() == doc.size());
+  CHECK(msgs[1].events.empty());
+  REQUIRE(msgs[1].errors.size() == x12::kMaxErrorsPerMessage + 1);
+  CHECK(msgs[1].errors[0].find("300 messages rejected") != std::string::npos);
+  CHECK(msgs[1].errors[1].rfind("ISA 000000909/GS 909/ST 1000: ", 0) == 0);
+  CHECK(msgs[1].errors.back() == "further errors omitted");
+  // Below the budget every rejected set is its own message, as before.
+  CHECK(MapX12(build(300, 1000)).size() == 301);
 }
 
 TEST_CASE("204: tender with ship-to, delivery window and quoted charges; cancellation") {

@@ -68,6 +68,7 @@ std::optional<ParamError> CheckParams(const QueryParams& q,
 Result<std::unique_ptr<Api>> Api::Create(ApiDeps deps, ApiOptions options) {
   auto index = ShipmentIndex::Load(deps.ledger);
   if (!index.ok()) return index.status();
+  RemoveLeftoverBackups(deps.ledger.data_dir());
   auto impl = std::make_unique<Impl>(deps, options, std::move(index).value());
   return std::unique_ptr<Api>(new Api(std::move(impl)));
 }
@@ -306,6 +307,12 @@ void Api::Impl::Dispatch(Call& call) {
       return AdminDlqDrop(call);
     case RouteId::kAdminStats:
       return AdminStats(call);
+    case RouteId::kAdminBackupCreate:
+      return AdminBackupCreate(call);
+    case RouteId::kAdminBackupFile:
+      return AdminBackupFile(call);
+    case RouteId::kAdminBackupDelete:
+      return AdminBackupDelete(call);
     case RouteId::kMetrics:
       return Metrics(call);
     case RouteId::kHealthz:
@@ -385,17 +392,26 @@ void Api::Impl::Readyz(Call& call) {
   const std::uint64_t folded = deps_.projector.checkpoint().last_seq;
   const std::uint64_t lag = head > folded ? head - folded : 0;
   std::string reason;
+  const Status write_state = deps_.ledger.WriteState();
   if (shutting_down_.load()) {
     reason = "stopping";
+  } else if (!write_state.ok()) {
+    reason = "the ledger cannot write: " + write_state.message();
   } else if (lag > options_.ready_max_lag) {
     reason = "projections are " + std::to_string(lag) + " events behind (allowed " +
              std::to_string(options_.ready_max_lag) + ")";
   }
   std::string body = "{\"ready\":" + std::string(reason.empty() ? "true" : "false") +
-                     ",\"ledger\":\"open\",\"head_seq\":" + std::to_string(head) +
+                     ",\"ledger\":\"" + (write_state.ok() ? "open" : "not_writable") +
+                     "\",\"head_seq\":" + std::to_string(head) +
                      ",\"projection_checkpoint\":" + std::to_string(folded) +
                      ",\"projection_lag\":" + std::to_string(lag) +
                      ",\"list_index_seq\":" + std::to_string(index_through_seq_.load());
+  // Reported, not a readiness condition: HTTP ingest and queries work without NATS (view
+  // updates queue in the outbox), so a balancer must not take the server out over an outage.
+  if (options_.nats_connected) {
+    body += options_.nats_connected() ? ",\"nats\":\"connected\"" : ",\"nats\":\"disconnected\"";
+  }
   if (!reason.empty()) {
     body += ",\"reason\":";
     AppendJsonString(reason, &body);

@@ -32,6 +32,9 @@ struct ApiOptions {
   std::uint64_t ready_max_lag = 100'000;  // /readyz: projection lag allowed, in events
   int max_json_depth = 64;                // request bodies nested deeper are refused (400)
   std::chrono::hours idempotency_ttl{24};
+  // The NATS connection's state for /readyz ("nats": "connected"/"disconnected"); empty when
+  // the server runs without NATS (the field is left out). Called on I/O threads: must be quick.
+  std::function<bool()> nats_connected;
 };
 
 struct ApiDeps {

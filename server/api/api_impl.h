@@ -41,6 +41,10 @@ http::Response ErrorResponse(const http::Request& request, beast_http::status st
                              std::string_view code, std::string_view message,
                              std::string_view details_json = "{}");
 
+// Removes DATA_DIR/backups, the checkpoints a previous server left behind (backup_routes.cc):
+// only a running server hands them out, so at start none is in use.
+void RemoveLeftoverBackups(const std::string& data_dir);
+
 // Query parameter helpers: a bad value is a 400 naming the parameter.
 struct ParamError {
   std::string message;
@@ -84,6 +88,9 @@ class Api::Impl {
   void AdminDlqRetry(Call& call);
   void AdminDlqDrop(Call& call);
   void AdminStats(Call& call);
+  void AdminBackupCreate(Call& call);
+  void AdminBackupFile(Call& call);
+  void AdminBackupDelete(Call& call);
   void Metrics(Call& call);
   void Healthz(Call& call);
   void Readyz(Call& call);
@@ -144,11 +151,16 @@ class Api::Impl {
   std::mutex dead_letter_mu_;
   std::uint64_t dead_letters_seen_through_ = 0;
   std::map<std::pair<std::string, std::string>, std::uint64_t> dead_letters_by_source_;
+  // Checkpoints under DATA_DIR/backups handed out by POST /v1/admin/backups, by id: the
+  // files (name, size) a client may read. Only listed names are ever opened.
+  std::mutex backups_mu_;
+  std::map<std::string, std::vector<std::pair<std::string, std::uint64_t>>> backups_;
 
  public:
   // Last members: stopped first (their jobs use everything above).
-  WorkQueue completions_;  // builds ingest answers after the group commit
-  WorkQueue operations_;   // rebuild, republish, verify, dlq retry: one at a time
+  WorkQueue completions_;   // builds ingest answers after the group commit
+  WorkQueue operations_;    // rebuild, republish, verify, dlq retry: one at a time
+  WorkQueue backup_reads_;  // backup file chunks: disk reads kept off the I/O threads
   std::jthread index_thread_;
 };
 

@@ -38,6 +38,20 @@ int JsonDepth(std::string_view text) {
   return max_depth;
 }
 
+// The shape every format name has (built-in names and mapping files' "format", which
+// mapping_file.cc enforces): lower-case letters, digits, '-' and '_', at most 64, starting
+// with a letter or digit. An unknown name of this shape is dead-lettered for a later retry;
+// anything else can never name a format.
+bool IsFormatName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(s[0])) return false;
+  for (char c : s) {
+    if (!lower_or_digit(c) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
 bool LooksLikeJson(std::string_view body) {
   for (char c : body) {
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
@@ -85,6 +99,16 @@ void Api::Impl::Ingest(Call& call) {
         ErrorResponse(call.request, beast_http::status::bad_request, "bad_request", bad->message));
   }
   const std::string format = call.params[0];
+  if (!IsFormatName(format)) {
+    std::string details = "{\"format\":";
+    AppendJsonString(format.substr(0, 100), &details);
+    details += '}';
+    return call.respond(ErrorResponse(
+        call.request, beast_http::status::bad_request, "bad_request",
+        "format: not a format name (lower-case letters, digits, '-' and '_', at most 64, "
+        "starting with a letter or digit)",
+        details));
+  }
   std::string_view body = call.request.body();
   if (body.empty()) {
     return call.respond(
@@ -162,11 +186,21 @@ void Api::Impl::Ingest(Call& call) {
       Call& c = *job;
       if (!result.ok()) {
         if (keyed) idempotency_.Abandon(c.principal.subject, key);
-        spdlog::error("HTTP ingest by {}: {}", c.principal.subject, result.status().ToString());
-        c.respond(
-            ErrorResponse(c.request, beast_http::status::service_unavailable, "unavailable",
+        // A storage error (full disk, RocksDB write error) is logged once by the ledger's
+        // write-state callback, not once per refused request; it clears by itself.
+        const bool storage = result.status().code() == ErrorCode::kIoError;
+        if (storage) {
+          spdlog::debug("HTTP ingest by {}: {}", c.principal.subject, result.status().ToString());
+        } else {
+          spdlog::error("HTTP ingest by {}: {}", c.principal.subject, result.status().ToString());
+        }
+        auto res =
+            ErrorResponse(c.request, beast_http::status::service_unavailable,
+                          storage ? "storage_unavailable" : "unavailable",
                           "the ledger could not store the message: " + result.status().message() +
-                              "; nothing from the failed batches was stored, retry"));
+                              "; nothing from the failed batches was stored, retry");
+        if (storage) res.set(beast_http::field::retry_after, "5");
+        c.respond(std::move(res));
       } else {
         const ingest::ImportSummary& s = *result;
         ingest_accepted_->Add(static_cast<double>(s.accepted));

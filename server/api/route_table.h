@@ -23,6 +23,9 @@ enum class RouteId {
   kAdminDlqRetry,
   kAdminDlqDrop,
   kAdminStats,
+  kAdminBackupCreate,
+  kAdminBackupFile,
+  kAdminBackupDelete,
   kMetrics,
   kHealthz,
   kReadyz,
@@ -35,7 +38,7 @@ struct RouteSpec {
   std::string_view scope;   // required scope; "" for open routes; "ingest" means ingest[:fmt]
 };
 
-inline constexpr std::array<RouteSpec, 17> kRoutes{{
+inline constexpr std::array<RouteSpec, 20> kRoutes{{
     {RouteId::kIngest, "POST", "/v1/ingest/{format}", "ingest"},
     {RouteId::kGetShipment, "GET", "/v1/shipments/{id}", "shipments:read"},
     {RouteId::kListShipments, "GET", "/v1/shipments", "shipments:read"},
@@ -50,6 +53,9 @@ inline constexpr std::array<RouteSpec, 17> kRoutes{{
     {RouteId::kAdminDlqRetry, "POST", "/v1/admin/dlq/{id}/retry", "admin"},
     {RouteId::kAdminDlqDrop, "DELETE", "/v1/admin/dlq/{id}", "admin"},
     {RouteId::kAdminStats, "GET", "/v1/admin/stats", "admin"},
+    {RouteId::kAdminBackupCreate, "POST", "/v1/admin/backups", "admin"},
+    {RouteId::kAdminBackupFile, "GET", "/v1/admin/backups/{id}/files/{name}", "admin"},
+    {RouteId::kAdminBackupDelete, "DELETE", "/v1/admin/backups/{id}", "admin"},
     {RouteId::kMetrics, "GET", "/metrics", ""},
     {RouteId::kHealthz, "GET", "/healthz", ""},
     {RouteId::kReadyz, "GET", "/readyz", ""},

@@ -6,7 +6,11 @@
 //
 //   request body larger than body_limit      -> 413 payload_too_large, connection closed
 //   header block larger than header_limit    -> 431 header_too_large, connection closed
+//   chunk-size line or trailer section larger than header_limit
+//                                            -> 431 header_too_large, connection closed
 //   unparsable request line / headers        -> 400 bad_request, connection closed
+//   Transfer-Encoding not ending in chunked  -> 400 bad_request, connection closed
+//   a transfer coding other than chunked     -> 501 not_implemented, connection closed
 //   no complete request within request_timeout, or idle keep-alive past idle_timeout
 //                                            -> connection closed (408 if a request began)
 //   more than max_connections open           -> new connections are accepted and closed
@@ -19,7 +23,9 @@
 //
 // Timeouts are checked by a periodic sweep, so they take effect up to
 // min(idle_timeout, request_timeout) / 8 (at most 500 ms) late. request_timeout also bounds
-// the TLS handshake and writing one response; a request the handler holds has no deadline.
+// the TLS handshake and each stall while writing a response (a peer that takes no bytes for
+// that long is dropped; one that keeps reading gets the whole answer, however large); a
+// request the handler holds has no deadline.
 //
 // Thread-safety: Start/Stop from one thread, never from the handler or an I/O thread. The
 // handler is called on the server's I/O threads, concurrently for different connections.

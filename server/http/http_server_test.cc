@@ -454,6 +454,60 @@ TEST_CASE("a header block over header_limit is answered 431") {
   CHECK(handler.calls() == 0);
 }
 
+TEST_CASE("a chunk-size line or trailer section over header_limit is answered 431") {
+  // Beast waits without limit for the end of either; the session must not buffer it all.
+  TestHandler handler;
+  HttpServerOptions options;
+  options.header_limit = 1024;
+  auto server = StartServer(options, handler);
+  const std::string head = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string& body : {"2;" + std::string(64 * 1024, 'e'),
+                                  "2\r\nab\r\n0\r\nX-T: " + std::string(64 * 1024, 't')}) {
+    CAPTURE(body.substr(0, 12));
+    Client client;
+    REQUIRE(!client.Connect(server->port()));
+    REQUIRE(!client.SendRaw(head + body));
+    CheckError(client.Read(), status::request_header_fields_too_large, "header_too_large");
+    CHECK(ClosedByServer(client.ReadUntilClosed()));
+  }
+  // Within the limit both are fine.
+  Client client;
+  REQUIRE(!client.Connect(server->port()));
+  REQUIRE(
+      !client.SendRaw(head + "2;ext=" + std::string(100, 'e') + "\r\nab\r\n0\r\nX-T: t\r\n\r\n"));
+  CHECK(client.Read().result() == status::ok);
+  CHECK(handler.calls() == 1);
+}
+
+TEST_CASE("Transfer-Encoding not ending in chunked is 400, other codings 501: no smuggling") {
+  TestHandler handler;
+  auto server = StartServer({}, handler);
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct Case {
+    std::string te;
+    status expected;
+    std::string_view code;
+  };
+  for (const Case& c : {Case{"gzip", status::bad_request, "bad_request"},
+                        Case{"chunked, gzip", status::bad_request, "bad_request"},
+                        Case{"gzip, chunked", status::not_implemented, "not_implemented"}}) {
+    CAPTURE(c.te);
+    Client client;
+    REQUIRE(!client.Connect(server->port()));
+    // Were the body not part of the request, it would be read as a second one.
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", smuggled.size());
+    const std::string body = c.te == "gzip, chunked"
+                                 ? std::string(size) + "\r\n" + smuggled + "\r\n0\r\n\r\n"
+                                 : smuggled;
+    REQUIRE(!client.SendRaw("POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + c.te +
+                            "\r\n\r\n" + body));
+    CheckError(client.Read(), c.expected, c.code);
+    CHECK(ClosedByServer(client.ReadUntilClosed()));
+  }
+  CHECK(handler.calls() == 0);
+}
+
 TEST_CASE("garbage is answered 400 bad_request") {
   TestHandler handler;
   auto server = StartServer({}, handler);
@@ -536,6 +590,59 @@ TEST_CASE("timeouts close idle and slow connections") {
     CHECK(ClosedByServer(client.ReadUntilClosed()));
   }
   CHECK(handler.calls() <= 2);
+}
+
+// Reads from a blocking socket, `pause` after every `step` bytes, until the peer closes or
+// `limit` bytes came; returns the number of bytes read.
+std::size_t ReadSlowly(tcp::socket& socket, std::size_t step, std::chrono::milliseconds pause,
+                       std::size_t limit) {
+  std::vector<char> chunk(step);
+  std::size_t total = 0;
+  while (total < limit) {
+    beast::error_code ec;
+    std::size_t got = 0;
+    while (got < step && !ec)
+      got += socket.read_some(net::buffer(chunk.data() + got, step - got), ec);
+    total += got;
+    if (ec) break;
+    std::this_thread::sleep_for(pause);
+  }
+  return total;
+}
+
+TEST_CASE(
+    "writing an answer: a reader that keeps reading gets all of it, a stalled one is dropped") {
+  constexpr std::size_t kBody = 48u << 20;
+  TestHandler handler([&](Request, const ConnectionInfo&, Respond respond) {
+    Response r{status::ok, 11};
+    r.body().assign(kBody, 'x');
+    respond(std::move(r));
+  });
+  HttpServerOptions options;
+  options.request_timeout = 300ms;
+  options.idle_timeout = 300ms;
+  auto server = StartServer(options, handler);
+  const std::string request = "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+  SUBCASE("slow but steady: 1 MiB every 40 ms, far longer than request_timeout in all") {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+    net::write(socket, net::buffer(request));
+    const auto start = Clock::now();
+    const std::size_t got = ReadSlowly(socket, 1u << 20, 40ms, kBody + 4096);
+    CHECK(Clock::now() - start > 2 * options.request_timeout);
+    CHECK(got > kBody);  // the whole body and its header
+  }
+  SUBCASE("a reader that stops for 1.5 s is dropped before the answer is through") {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+    net::write(socket, net::buffer(request));
+    std::this_thread::sleep_for(1500ms);
+    const std::size_t got = ReadSlowly(socket, 1u << 20, 0ms, kBody + 4096);
+    CHECK(got < kBody);
+  }
 }
 
 TEST_CASE("a throwing handler gets 500 and the server keeps serving") {

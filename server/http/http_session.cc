@@ -2,7 +2,7 @@
 //
 //   wait for the first byte (idle_timeout) -> parse; read more until the request is complete
 //   (request_timeout from its first byte) -> hand it to the RequestHandler -> write the answer
-//   (request_timeout) -> next request, or a lingering close.
+//   (request_timeout without progress) -> next request, or a lingering close.
 //
 // Requests are parsed straight from the session's buffer with request_parser::put, so a
 // request that arrived in one segment costs one read. Deadlines are enforced by the sweep at
@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -76,7 +77,7 @@ enum class Step {
   kIdle,       // waiting for the first byte of a request (idle_timeout)
   kRequest,    // reading the rest of a begun request (request_timeout from its first byte)
   kHandler,    // the handler owns the request: no deadline
-  kWrite,      // writing a response (request_timeout)
+  kWrite,      // writing a response (request_timeout since the peer last took bytes)
   kLinger,     // closing gracefully (kLingerTimeout)
 };
 
@@ -156,6 +157,7 @@ class Session final : public SessionBase {
     parser_->header_limit(options().header_limit);
     parser_->body_limit(options().body_limit);
     continue_sent_ = false;
+    framing_checked_ = false;
     Enter(Step::kIdle, options().idle_timeout);
     ParseBuffered();  // pipelined bytes may already hold the next request
   }
@@ -165,9 +167,25 @@ class Session final : public SessionBase {
       beast::error_code ec;
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
-      if (ec == beast_http::error::need_more) break;
+      if (ec == beast_http::error::need_more) {
+        // Beast limits the header block itself but waits without limit for the end of a
+        // chunk-size line or of the trailer section, which we would buffer meanwhile. Both
+        // are header-like: the same limit applies (the parser's own check, for the header
+        // block, fires first at the same size).
+        if (buffer_.size() > options().header_limit) {
+          return SendError(status::request_header_fields_too_large, "header_too_large",
+                           "a chunk header or the trailer section is larger than " +
+                               std::to_string(options().header_limit) + " bytes",
+                           "{\"limit\":" + std::to_string(options().header_limit) + "}");
+        }
+        break;
+      }
       if (ec) return Reject(ec);
       if (used == 0) break;
+    }
+    if (parser_->is_header_done() && !framing_checked_) {
+      framing_checked_ = true;
+      if (!CheckTransferEncoding()) return;
     }
     if (parser_->is_done()) return HandleRequest();
     if (step_ == Step::kIdle && (parser_->got_some() || buffer_.size() > 0)) {
@@ -175,6 +193,29 @@ class Session final : public SessionBase {
     }
     if (!continue_sent_ && parser_->is_header_done() && ExpectsContinue()) return SendContinue();
     ReadMore();
+  }
+
+  // Beast frames a request whose Transfer-Encoding does not end in "chunked" as having no
+  // body, and would then read the body as the next request: the request smuggling RFC 9112
+  // section 6.3 forbids. Such a request is answered 400, and codings other than chunked
+  // (which we would pass on still encoded) 501. Returns false when it answered.
+  bool CheckTransferEncoding() {
+    const Request& request = parser_->get();
+    const auto it = request.find(beast_http::field::transfer_encoding);
+    if (it == request.end()) return true;
+    if (!parser_->chunked()) {
+      SendError(status::bad_request, "bad_request",
+                "Transfer-Encoding must end with chunked; the body length cannot be known");
+      return false;
+    }
+    for (const auto& coding : beast_http::token_list(it->value())) {
+      if (!beast::iequals(coding, "chunked")) {
+        SendError(status::not_implemented, "not_implemented",
+                  "Transfer-Encoding: only chunked is supported");
+        return false;
+      }
+    }
+    return true;
   }
 
   void ReadMore() {
@@ -282,10 +323,24 @@ class Session final : public SessionBase {
         response_.find(beast_http::field::server) == response_.end()) {
       response_.set(beast_http::field::server, options().server_header);
     }
+    serializer_.emplace(response_);
+    WriteSome();
+  }
+
+  // The write deadline restarts with every chunk the peer takes: a large answer (a 64 MiB dead
+  // letter, an export page) to a reader that keeps reading is never cut off, while a peer that
+  // stops reading is dropped after request_timeout without progress.
+  void WriteSome() {
     Enter(Step::kWrite, options().request_timeout);
-    beast_http::async_write(stream_, response_, [self = Self()](beast::error_code ec, std::size_t) {
-      self->OnWrite(ec);
-    });
+    beast_http::async_write_some(
+        stream_, *serializer_,
+        [self = Self()](beast::error_code ec, std::size_t) { self->OnWriteSome(ec); });
+  }
+
+  void OnWriteSome(beast::error_code ec) {
+    if (!ec && !serializer_->is_done()) return WriteSome();
+    serializer_.reset();
+    OnWrite(ec);
   }
 
   void OnWrite(beast::error_code ec) {
@@ -329,7 +384,8 @@ class Session final : public SessionBase {
   Stream stream_;
   beast::flat_buffer buffer_;  // reused by every request of the connection
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
-  Response response_;  // must outlive its async_write
+  Response response_;  // must outlive serializer_
+  std::optional<beast_http::response_serializer<beast_http::string_body>> serializer_;
   ConnectionInfo info_;
   // Set while the handler owns the request: nothing else holds the session then.
   std::shared_ptr<SessionBase> awaiting_response_;
@@ -340,6 +396,7 @@ class Session final : public SessionBase {
   bool request_is_head_ = false;
   bool close_after_write_ = false;
   bool continue_sent_ = false;
+  bool framing_checked_ = false;  // CheckTransferEncoding ran for the current request
   bool timed_out_ = false;
   bool closed_ = false;
   std::size_t drained_ = 0;

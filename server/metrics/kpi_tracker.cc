@@ -210,6 +210,7 @@ KpiTracker::Shipment& KpiTracker::Touch(const Event& e) {
   while (lru_.size() > std::max<std::size_t>(options_.max_shipments, 1)) {
     index_.erase(lru_.back().first);
     lru_.pop_back();
+    evicted_ = true;
   }
   return *lru_.front().second;
 }
@@ -218,6 +219,9 @@ KpiTracker::Shipment& KpiTracker::Touch(const Event& e) {
 // shipment, seen from its start, never pays for a read.
 bool KpiTracker::NeedsHistory(const Shipment& s, const Event& e) const {
   if (!options_.load_history || s.seeded || s.first_seen_seq <= 1) return false;
+  // A partner feed that never reports pickups made every delivery read its shipment's
+  // history, stalling the projection worker that calls Observe.
+  if (first_observed_seq_ == 1 && !evicted_) return false;
   if (e.status == ShipmentStatus::kDelivered && !s.delivered_done &&
       (!s.saw_pickup || !s.saw_in_transit)) {
     return true;
@@ -291,6 +295,7 @@ void KpiTracker::Evaluate(Shipment& s, bool emit) {
 void KpiTracker::Observe(std::span<const Event> events) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const Event& e : events) {
+    if (first_observed_seq_ == 0) first_observed_seq_ = e.ledger.seq;
     Shipment& s = Touch(e);
     if (NeedsHistory(s, e)) Seed(e.shipment_id, s);
     s.Fold(e);

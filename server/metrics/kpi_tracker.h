@@ -20,7 +20,8 @@
 // after a restart, or for a shipment evicted from the LRU, earlier events are unknown
 // unless `load_history` is given, in which case the tracker reads the shipment's earlier
 // events from the ledger when a KPI would otherwise be decided without them (once per
-// shipment, and only when something looks missing: the usual shipment costs no read).
+// shipment, and only when something looks missing: the usual shipment costs no read; and
+// never while the tracker has seen the whole ledger from sequence 1 and evicted nothing).
 //
 // Thread-safety: all methods may be called from any thread. Observe serialises on one
 // mutex (held while load_history runs); ObservePublished only touches a histogram.
@@ -99,6 +100,10 @@ class KpiTracker {
   mutable std::mutex mu_;
   Lru lru_;  // guarded by mu_; most recently touched first
   std::unordered_map<std::string_view, Lru::iterator> index_;  // guarded by mu_; keys in lru_
+  // Guarded by mu_. While the tracker has seen the ledger from sequence 1 and forgotten no
+  // shipment, it knows every event there is: no history read can add anything.
+  std::uint64_t first_observed_seq_ = 0;  // 0: nothing observed yet
+  bool evicted_ = false;
 };
 
 }  // namespace waybill::server::metrics

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -248,6 +249,44 @@ TEST_CASE("kpi: after a restart, earlier events are read only where a decision n
     CHECK(ValueOf(r, "waybill_kpi_delivered_missing_milestone_total{milestone=\"pickup\"}") == 0);
     CHECK(ValueOf(r, "waybill_kpi_delivered_missing_milestone_total{milestone=\"in_transit\"}") ==
           0);
+  }
+  SUBCASE("a tracker that saw the ledger from sequence 1 never reads history") {
+    Registry r;
+    KpiTrackerOptions options;
+    int loads = 0;
+    options.load_history = [&](std::string_view id) -> Result<std::vector<Event>> {
+      ++loads;
+      return ledger[std::string(id)];
+    };
+    KpiTracker kpi(r, options);
+    std::vector<Event> all;
+    for (const auto& [id, events] : ledger) all.insert(all.end(), events.begin(), events.end());
+    std::sort(all.begin(), all.end(),
+              [](const Event& a, const Event& b) { return a.ledger.seq < b.ledger.seq; });
+    REQUIRE(all.front().ledger.seq == 1);
+    kpi.Observe(all);
+    CHECK(loads == 0);
+    // What it saw itself is complete: DONE's delivery counts once, nothing is "missing" for
+    // OLD, and its conversion is measured.
+    CHECK(ValueOf(r, "waybill_kpi_delivered_total") == 3);
+    CHECK(ValueOf(r, "waybill_kpi_order_conversion_seconds_count") == 1);
+  }
+  SUBCASE("once a shipment was evicted, the full-window shortcut no longer applies") {
+    Registry r;
+    KpiTrackerOptions options;
+    options.max_shipments = 1;
+    int loads = 0;
+    options.load_history = [&](std::string_view id) -> Result<std::vector<Event>> {
+      ++loads;
+      return ledger[std::string(id)];
+    };
+    KpiTracker kpi(r, options);
+    std::vector<Event> all;
+    for (const auto& [id, events] : ledger) all.insert(all.end(), events.begin(), events.end());
+    std::sort(all.begin(), all.end(),
+              [](const Event& a, const Event& b) { return a.ledger.seq < b.ledger.seq; });
+    kpi.Observe(all);
+    CHECK(loads > 0);
   }
   SUBCASE("a failing history read counts as an error and the event still counts") {
     Registry r;

@@ -47,6 +47,13 @@ void RegisterLedgerCollector(Registry& registry, const ledger::Ledger& ledger) {
                         "Events stored per group commit (group size).", none,
                         Cumulative(ledger::kCommitEventsBounds, f.commit_events_buckets,
                                    static_cast<double>(f.commit_events_sum)));
+    out.Sample("waybill_ledger_write_errors_total",
+               "Writes refused or failed (no space left, RocksDB write errors): group commits "
+               "and projection batches.",
+               "counter", none, static_cast<double>(f.write_errors));
+    out.Sample("waybill_ledger_writable",
+               "1 while the ledger can store appends; 0 from a failed write until it recovers.",
+               "gauge", none, f.writable ? 1 : 0);
     out.Sample("waybill_ledger_head_seq", "Sequence of the last event appended to the ledger.",
                "gauge", none, static_cast<double>(ledger.Head().seq));
   });

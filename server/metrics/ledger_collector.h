@@ -7,6 +7,8 @@
 //   waybill_ledger_commits_total            counter    group commits (synced WriteBatches)
 //   waybill_ledger_commit_seconds           histogram  duration of one synced WriteBatch
 //   waybill_ledger_commit_events            histogram  events stored per group commit
+//   waybill_ledger_write_errors_total       counter    writes refused or failed (full disk, ...)
+//   waybill_ledger_writable                 gauge      1 while appends can be stored, else 0
 //   waybill_ledger_head_seq                 gauge      sequence of the last appended event
 // Counters restart from zero with the process (Prometheus' rate() handles resets).
 //

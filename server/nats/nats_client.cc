@@ -3,12 +3,14 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace waybill::nats {
@@ -154,9 +156,141 @@ struct Callbacks {
   PubBatch* batch = nullptr;  // the PublishOrdered call in progress, if any
   bool closed = false;        // NATS.c's closed callback ran: no more connection callbacks
 
-  void StateChanged(bool up) {
-    if (on_state_change) on_state_change(up);
+  // The connection state as NATS.c's callbacks last reported it. connected() reads this
+  // instead of natsConnection_Status, which takes the connection's lock: NATS.c holds that lock
+  // while it writes to the socket, so with a frozen server and a full socket buffer the status
+  // call would block the caller (an HTTP thread answering /readyz or /metrics) for as long.
+  std::mutex state_mu;
+  std::atomic<bool> up{false};
+  // The watchdog's verdict: NATS.c says connected, but a PING went unanswered (or could not
+  // even be written) for longer than stale detection allows. See Watchdog.
+  std::atomic<bool> stalled{false};
+  std::uint64_t state_changes = 0;  // guarded by state_mu
+  // Set on every (re)connect: the next PublishOrdered sends its first message alone and waits
+  // for the ack before pipelining the rest (see there). Cleared by PublishOrdered.
+  std::atomic<bool> publish_carefully{true};
+  bool reported = false;  // what on_state_change last said; guarded by report_mu
+  std::mutex report_mu;   // serialises on_state_change calls
+
+  bool usable() const { return up.load() && !stalled.load(); }
+
+  // Calls on_state_change when usable() differs from what it last said.
+  void Report() {
+    std::lock_guard<std::mutex> lock(report_mu);
+    const bool now = usable();
+    if (now == reported) return;
+    reported = now;
+    if (on_state_change) on_state_change(now);
   }
+  void StateChanged(bool now_up) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu);
+      up.store(now_up);
+      ++state_changes;
+    }
+    if (now_up) {
+      stalled.store(false);  // a fresh connection; the watchdog probes it anew
+      publish_carefully.store(true);
+    }
+    Report();
+  }
+  void SetStalled(bool now_stalled) {
+    stalled.store(now_stalled);
+    Report();
+  }
+  // After a synchronous connect: up, unless a callback already said otherwise.
+  void ConnectedAtStart() {
+    {
+      std::lock_guard<std::mutex> lock(state_mu);
+      if (state_changes == 0) up.store(true);
+    }
+    std::lock_guard<std::mutex> lock(report_mu);
+    reported = usable();  // a connect that succeeded at once is not announced
+  }
+};
+
+// Stale-connection detection that does not depend on NATS.c's ping timer. That timer takes the
+// connection lock, and NATS.c 3.4.1 can hold the lock for as long as a frozen server stays
+// frozen (the chaos test saw a 10 s freeze go unnoticed until SIGCONT). Every ping interval a
+// prober thread round-trips a PING (natsConnection_FlushTimeout) while the watcher waits for it
+// without touching NATS.c: if the answer takes longer than stale detection allows, the
+// connection is reported down (connected() false, on_state_change(false)) until a PING comes
+// back or NATS.c reconnects.
+class Watchdog {
+ public:
+  Watchdog(natsConnection* nc, Callbacks* cb, int interval_ms, int stale_ms)
+      : nc_(nc), cb_(cb), interval_(interval_ms), stale_(stale_ms) {
+    prober_ = std::thread([this] { Probe(); });
+    watcher_ = std::thread([this] { Watch(); });
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // Stops the watcher; the prober may be inside natsConnection_FlushTimeout, so the caller
+  // closes the connection (which ends that call) before Join.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+  void Join() {
+    if (prober_.joinable()) prober_.join();
+  }
+
+ private:
+  void Probe() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || requested_; });
+      if (stop_) return;
+      requested_ = false;
+      lock.unlock();
+      const natsStatus s = natsConnection_FlushTimeout(nc_, stale_.count());
+      lock.lock();
+      answered_ = true;
+      result_ = s;
+      cv_.notify_all();
+    }
+  }
+
+  void Watch() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [&] { return stop_; })) {
+      if (!cb_->up.load()) continue;  // NATS.c knows; its callbacks report it
+      answered_ = false;
+      requested_ = true;
+      cv_.notify_all();
+      if (!cv_.wait_for(lock, stale_, [&] { return stop_ || answered_; })) {
+        lock.unlock();
+        cb_->SetStalled(true);
+        lock.lock();
+        cv_.wait(lock, [&] { return stop_ || answered_; });
+      }
+      if (stop_) return;
+      // Only an unanswered PING is a stall; other errors mean NATS.c is reconnecting or closed
+      // and says so through its callbacks.
+      const bool stalled = result_ == NATS_TIMEOUT;
+      lock.unlock();
+      cb_->SetStalled(stalled);
+      lock.lock();
+    }
+  }
+
+  natsConnection* const nc_;
+  Callbacks* const cb_;
+  const std::chrono::milliseconds interval_;
+  const std::chrono::milliseconds stale_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool requested_ = false;
+  bool answered_ = true;
+  natsStatus result_ = NATS_OK;
+  std::thread prober_;
+  std::thread watcher_;
 };
 
 void OnDisconnected(natsConnection*, void* closure) {
@@ -167,6 +301,7 @@ void OnConnected(natsConnection*, void* closure) {
 }
 void OnClosed(natsConnection*, void* closure) {
   auto* cb = static_cast<Callbacks*>(closure);
+  cb->up.store(false);
   std::lock_guard<std::mutex> lock(cb->mu);
   cb->closed = true;
   cb->cv.notify_all();
@@ -210,6 +345,7 @@ struct Conn {
   natsOptions* opts = nullptr;
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
+  std::unique_ptr<Watchdog> watchdog;
   std::mutex publish_mu;  // one PublishOrdered at a time: batches share the jsCtx's ack stream
   bool async_publish_used = false;  // guarded by publish_mu (and read in the destructor)
 
@@ -228,8 +364,10 @@ struct Conn {
       jsCtx_Destroy(js);
     }
     bool safe_to_free = true;
+    if (watchdog) watchdog->Stop();
     if (nc != nullptr) {
       natsConnection_Close(nc);
+      if (watchdog) watchdog->Join();  // Close ended any PING round trip in progress
       // Connection callbacks run on NATS.c's callback thread, in order; the closed callback is
       // the last one, so after it `cb` is no longer referenced.
       std::unique_lock<std::mutex> lock(cb->mu);
@@ -242,9 +380,7 @@ struct Conn {
   }
 
   const std::string& url() const { return cb->url; }
-  bool connected() const {
-    return nc != nullptr && natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
-  }
+  bool connected() const { return nc != nullptr && cb->usable(); }
   Status NotConnected(const std::string& what) const {
     return Status::IoError(what + ": not connected to NATS at " + url() +
                            " (server down or reconnecting)");
@@ -399,6 +535,13 @@ Status InMessage::Ack() {
   return Status::Ok();
 }
 
+Status InMessage::AckAsync() {
+  if (!ackable()) return Status::Invalid("ack: " + Describe(*this) + " is not ackable");
+  const natsStatus s = natsMsg_Ack(msg_, nullptr);
+  if (s != NATS_OK) return NatsFailure("ack " + Describe(*this), s);
+  return Status::Ok();
+}
+
 Status InMessage::Nak(int delay_ms) {
   if (!ackable()) return Status::Invalid("nak: " + Describe(*this) + " is not ackable");
   const natsStatus s =
@@ -448,6 +591,21 @@ Result<std::vector<InMessage>> PullConsumer::Fetch(int max, int timeout_ms) {
 Subscription::Subscription(std::shared_ptr<internal::CoreSub> sub) : sub_(std::move(sub)) {}
 Subscription::~Subscription() = default;
 
+Status Subscription::SetPendingLimits(int messages, std::int64_t bytes) {
+  const natsStatus s = natsSubscription_SetPendingLimits(sub_->sub, messages, bytes);
+  if (s != NATS_OK) {
+    return Status::IoError(std::string("cannot set the pending limits of the subscription to ") +
+                           sub_->subject + ": " + natsStatus_GetText(s));
+  }
+  return Status::Ok();
+}
+
+std::uint64_t Subscription::dropped() const {
+  int64_t n = 0;
+  if (sub_->sub == nullptr || natsSubscription_GetDropped(sub_->sub, &n) != NATS_OK) return 0;
+  return static_cast<std::uint64_t>(n);
+}
+
 // ---------------------------------------------------------------------------------------------
 // NatsClient
 
@@ -473,10 +631,22 @@ Result<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsOptions& optio
   if (s == NATS_OK) s = natsOptions_SetTimeout(o, std::max(options.connect_timeout_ms, 1));
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);  // -1: forever
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, std::max(options.reconnect_wait_ms, 1));
-  // A server that vanishes without closing the socket (network partition) is noticed after
-  // interval * max_out; NATS.c's default is 2 min * 2, far too slow for on_state_change.
-  if (s == NATS_OK) s = natsOptions_SetPingInterval(o, 10'000);
-  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, 3);
+  // No reconnect buffer (1 byte: 0 means NATS.c's 8 MiB default). With one, publishes made
+  // after the connection died but before NATS.c noticed are lost with the old socket, while
+  // the ones made after it noticed wait in the buffer and go out on the new connection: an
+  // ordered batch could reach JetStream as k+1, k+2, ... and then the re-sent k (one way the
+  // NATS chaos test's out-of-order view versions can arise). Without it, publishing fails
+  // fast until the connection is back.
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(o, 1);
+  // A server that vanishes without closing the socket (network partition, a frozen process) is
+  // noticed after about interval * max_out; NATS.c's default is 2 min * 2, far too slow for
+  // on_state_change, /readyz and waybill_nats_connected.
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(o, std::max(options.ping_interval_ms, 1));
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, std::max(options.max_pings_out, 1));
+  // Without a write deadline NATS.c writes in blocking mode while holding the connection's
+  // lock: a frozen server with a full socket buffer would hang every publisher, the ping timer
+  // (so the stale connection is never noticed) and anything else that needs the lock.
+  if (s == NATS_OK) s = natsOptions_SetWriteDeadline(o, std::max(options.write_deadline_ms, 1));
   if (s == NATS_OK) {
     s = natsOptions_SetRetryOnFailedConnect(o, true, internal::OnConnected, conn->cb);
   }
@@ -492,6 +662,12 @@ Result<std::unique_ptr<NatsClient>> NatsClient::Connect(const NatsOptions& optio
     if (s == NATS_ADDRESS_MISSING) return Status::Invalid(what + ": " + NatsErrorText(s));
     return NatsFailure(what, s);
   }
+  if (s == NATS_OK) conn->cb->ConnectedAtStart();
+  const int ping_interval_ms = std::max(options.ping_interval_ms, 1);
+  conn->watchdog = std::make_unique<internal::Watchdog>(
+      conn->nc, conn->cb, ping_interval_ms,
+      options.stall_report_ms > 0 ? options.stall_report_ms
+                                  : (std::max(options.max_pings_out, 1) + 1) * ping_interval_ms);
 
   jsOptions jo;
   jsOptions_Init(&jo);
@@ -614,16 +790,23 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
     cb->batch = &batch;
   }
 
+  // After a (re)connect or a call that ended short, the first message goes alone: until it is
+  // acked, JetStream may still be settling (a restarted server answers "no responders" for a
+  // moment). Pipelined messages that JetStream refuses are still delivered to core NATS
+  // subscribers of their subjects, and the resend would then reach those subscribers after
+  // later versions they had already seen.
+  const bool carefully = cb->publish_carefully.load();
   size_t sent = 0;
   Status send_error;
   for (size_t i = 0; i < msgs.size(); ++i) {
+    const size_t window = carefully && i == 1 ? 1 : kPublishWindow;
     {
       std::unique_lock<std::mutex> lock(cb->mu);
-      cb->cv.wait_until(lock, deadline, [&] {
-        return batch.inflight.size() < kPublishWindow || batch.first_failed < i;
-      });
+      cb->cv.wait_until(lock, deadline,
+                        [&] { return batch.inflight.size() < window || batch.first_failed < i; });
       // Past a failure the prefix is fixed, so sending more would only create duplicates.
-      if (batch.first_failed < i || batch.inflight.size() >= kPublishWindow) break;
+      if (batch.first_failed < i || batch.inflight.size() >= window) break;
+      if (carefully && i == 1 && batch.acked[0] != 0) cb->publish_carefully.store(false);
     }
     const OutMessage& m = msgs[i];
     natsMsg* nm = nullptr;
@@ -642,6 +825,11 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
     jsPubOptions po;
     jsPubOptions_Init(&po);
     if (!m.msg_id.empty()) po.MsgId = m.msg_id.c_str();
+    // Chained to its predecessor: JetStream stores msgs[i] only right after msgs[i-1], so a
+    // refusal of one message (say "no responders" while a restarted server is still recovering
+    // the stream) also refuses every later one in the pipe instead of letting them overtake it.
+    // JetStream checks the msg id for a duplicate first, so resending a stored run still acks.
+    if (i > 0 && !msgs[i - 1].msg_id.empty()) po.ExpectLastMsgId = msgs[i - 1].msg_id.c_str();
     natsMsg* registered = nm;
     {
       // Registered before sending: the ack can arrive before js_PublishMsgAsync returns.
@@ -679,7 +867,11 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
 
   size_t prefix = 0;
   while (prefix < sent && batch.acked[prefix] != 0) ++prefix;
-  if (prefix == msgs.size()) return prefix;
+  if (prefix == msgs.size()) {
+    if (msgs.size() == 1) cb->publish_carefully.store(false);
+    return prefix;
+  }
+  cb->publish_carefully.store(true);
 
   Status why;
   const OutMessage& m = msgs[prefix];

@@ -48,9 +48,23 @@ struct NatsOptions {
   int connect_timeout_ms = 2000;
   // Reconnects are unlimited: Waybill must ride out any NATS outage by itself.
   int reconnect_wait_ms = 500;
-  // Called with false on disconnect and true on (re)connect, from NATS.c's callback thread; it
-  // must be quick and must not destroy the client. Also called with false while the client is
-  // being destroyed if it was connected.
+  // A server that stops answering without closing the socket (frozen, partitioned) is declared
+  // stale, and the reconnect loop starts, after max_pings_out unanswered pings sent every
+  // ping_interval_ms: within about (max_pings_out + 1) * ping_interval_ms.
+  int ping_interval_ms = 2000;
+  int max_pings_out = 2;
+  // The client's own watchdog round-trips a PING every ping_interval_ms on threads of its own
+  // and reports the connection down (connected() false) while one stays unanswered for longer
+  // than this, even when NATS.c's ping timer is held up behind its connection lock; NATS.c
+  // still decides when to reconnect. 0: (max_pings_out + 1) * ping_interval_ms.
+  int stall_report_ms = 0;
+  // A write to the socket that cannot complete within this long fails, and the connection
+  // reconnects, instead of blocking (with NATS.c's connection lock held) until the server reads.
+  int write_deadline_ms = 5000;
+  // Called with false on disconnect (or a stall the watchdog found) and true on (re)connect
+  // (or the stalled server answering again), from NATS.c's callback thread or the watchdog's;
+  // calls are serialised and only report changes. It must be quick and must not destroy the
+  // client. Also called with false while the client is being destroyed if it was connected.
   std::function<void(bool connected)> on_state_change;
 };
 
@@ -79,6 +93,11 @@ class InMessage {
   // Acks and waits for the server's confirmation (AckSync), so after an ok return the
   // server will not redeliver the message. Acking twice is ok (the second is a no-op).
   Status Ack();
+  // Sends the ack without waiting for the server's confirmation: many acks then cost one
+  // round trip (NatsClient::Flush after the last) instead of one each. An ack lost on the way
+  // means one redelivery after ack_wait, so use it where a second copy is harmless (the
+  // ledger's idempotency absorbs it).
+  Status AckAsync();
   // Negative ack: asks the server to redeliver, after delay_ms if > 0.
   Status Nak(int delay_ms = 0);
   // Tells the server the message is still being worked on, resetting its ack_wait timer.
@@ -130,6 +149,16 @@ class Subscription {
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
 
+  // Messages NATS.c dropped for this subscription because its callback fell behind (pending
+  // limits, 65536 messages or 64 MiB by default). Thread-safety: any thread.
+  std::uint64_t dropped() const;
+
+  // How much NATS.c may queue for the callback before it drops (see dropped()); -1 for no
+  // limit. A subscriber that must see every message of a burst of large ones (views of long
+  // shipment histories, say) raises these. kIoError if NATS.c refuses the values.
+  // Thread-safety: any thread.
+  Status SetPendingLimits(int messages, std::int64_t bytes);
+
  private:
   friend class NatsClient;
   explicit Subscription(std::shared_ptr<internal::CoreSub> sub);
@@ -159,7 +188,11 @@ class NatsClient {
   // serialized internally).
 
   const std::string& url() const;
-  // True if the connection is currently up (not connecting/reconnecting/closed).
+  // True if the connection is currently up (not connecting/reconnecting/closed), as NATS.c's
+  // connection callbacks last reported it, and the server answers: false while a PING has gone
+  // unanswered for longer than stale detection allows, even if NATS.c has not noticed yet.
+  // Never blocks (a lock-free read), so it is safe on latency-sensitive threads (/readyz,
+  // /metrics) even while NATS.c is stuck writing.
   bool connected() const;
 
   struct StreamSpec {
@@ -198,9 +231,19 @@ class NatsClient {
   // Returns an error instead of 0 when nothing was acked (and msgs is non-empty): kIoError
   // immediately if the connection is down, or after timeout_ms if acks did not come. When the
   // prefix is short but non-zero and `why_short` is non-null, *why_short receives the reason.
-  // Caveat: a message after the prefix may still reach the stream later (it may sit in NATS.c's
-  // reconnect buffer), which is why msg ids matter. Pipelining also means that if msgs[k] fails
-  // alone, msgs[k+1..] may be stored before the resent msgs[k].
+  // Messages after the prefix may still have reached the stream (their acks were lost), which
+  // is why msg ids matter. What JetStream stores of one call is in order, and a resend from k
+  // cannot land behind msgs[k+1..]: the client keeps no reconnect buffer (nothing published
+  // while reconnecting goes out later on a new connection), and each message after the first
+  // carries Nats-Expected-Last-Msg-Id = the previous message's msg id, so JetStream refuses
+  // msgs[k+1] unless msgs[k] is the stream's last message (or refuses it as a duplicate,
+  // which counts as acked). Hence all msgs of one call must go to one stream; if another
+  // publisher writes to that stream between two of them, the call's prefix ends there and the
+  // caller's resend goes on from it. A message after one without a msg id is not chained.
+  // JetStream refusing a message does not keep it from core NATS subscribers of its subject, so
+  // after a (re)connect or a call that ended short the first message goes alone, and the rest
+  // are pipelined only once it is acked: a server still settling after a restart then refuses
+  // one message, not a window of them that core subscribers would see twice, out of order.
   Result<size_t> PublishOrdered(const std::vector<OutMessage>& msgs, int timeout_ms,
                                 Status* why_short = nullptr);
 

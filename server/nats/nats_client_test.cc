@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -191,9 +192,81 @@ TEST_CASE("PublishOrdered reports the acked prefix when a message in the middle 
   CHECK_MESSAGE(why.message().find("message 3") != std::string::npos, why.message());
   CHECK(why.message().find("nobody.listens.here") != std::string::npos);
 
+  // Nothing after the refused message was stored: later messages cannot overtake it.
+  CHECK(client->GetStreamInfo("INGEST")->messages == 3);
+
   // Failing on the first message is an error, not 0.
   auto first_bad = client->PublishOrdered({msgs[3]}, 3000);
   CHECK(!first_bad.ok());
+
+  // The caller's resend from the prefix (here with the subject fixed) stores the rest in order.
+  msgs[3].subject = "waybill.ingest.x12";
+  const std::vector<NatsClient::OutMessage> rest(msgs.begin() + 3, msgs.end());
+  r = client->PublishOrdered(rest, 3000);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(*r == 7);
+  auto back = client->ReadStream("INGEST", "waybill.ingest.x12", 1, 100, 5000);
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 10);
+  for (size_t i = 0; i < back->size(); ++i)
+    CHECK((*back)[i].headers.at("Nats-Msg-Id") == msgs[i].msg_id);
+}
+
+// Refused messages still reach core subscribers; after a failure the next call must not
+// pipeline past a first message that JetStream may refuse.
+TEST_CASE("PublishOrdered: after a connect or a failure the first message goes alone") {
+  NatsTestServer server;
+  auto client = MustConnect(server.url());
+  REQUIRE(client->EnsureStream({.name = "INGEST", .subjects = {"waybill.ingest.>"}}).ok());
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto sub = client->Subscribe("waybill.ingest.x12", [&](InMessage m) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(m.headers.count("Nats-Msg-Id") ? m.headers.at("Nats-Msg-Id") : "?");
+  });
+  REQUIRE_MESSAGE(sub.ok(), sub.status().ToString());
+  REQUIRE(client->Flush(2000).ok());
+
+  auto msgs = MakeMessages("waybill.ingest.x12", 5, "g-");
+  msgs[0].subject = "nobody.listens.here";  // refused: no stream
+  CHECK(!client->PublishOrdered(msgs, 3000).ok());
+  REQUIRE(client->Flush(2000).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK_MESSAGE(seen.empty(), "core subscriber saw " << seen.size() << " refused messages");
+  }
+  msgs[0].subject = "waybill.ingest.x12";
+  REQUIRE(*client->PublishOrdered(msgs, 3000) == 5);
+  REQUIRE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return seen.size() >= 5;
+      },
+      3000));
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(seen == std::vector<std::string>{"g-0", "g-1", "g-2", "g-3", "g-4"});
+}
+
+TEST_CASE("PublishOrdered: another publisher in between ends the prefix, the resend goes on") {
+  NatsTestServer server;
+  auto client = MustConnect(server.url());
+  auto other = MustConnect(server.url());
+  REQUIRE(client->EnsureStream({.name = "INGEST", .subjects = {"waybill.ingest.>"}}).ok());
+  const auto msgs = MakeMessages("waybill.ingest.x12", 4, "c-");
+  REQUIRE(*client->PublishOrdered({msgs[0], msgs[1]}, 3000) == 2);
+  REQUIRE(*other->PublishOrdered(MakeMessages("waybill.ingest.x12", 1, "other-"), 3000) == 1);
+
+  // msgs[1] is a duplicate (acked); msgs[2] expects msgs[1] last but finds other-0 there.
+  Status why;
+  auto r = client->PublishOrdered({msgs[1], msgs[2], msgs[3]}, 3000, &why);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(*r == 1);
+  CHECK_MESSAGE(why.message().find("c-2") != std::string::npos, why.message());
+  r = client->PublishOrdered({msgs[2], msgs[3]}, 3000);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(*r == 2);
+  CHECK(client->GetStreamInfo("INGEST")->messages == 5);
 }
 
 TEST_CASE("Pull consumer: fetch, partial ack, redelivery of the unacked after ack_wait") {
@@ -239,8 +312,9 @@ TEST_CASE("Pull consumer: fetch, partial ack, redelivery of the unacked after ac
   for (size_t i = 0; i < again.size(); ++i) {
     CHECK(again[i].stream_seq == 31 + i);
     CHECK(again[i].delivered_count == 2);
-    CHECK(again[i].Ack().ok());
+    CHECK(again[i].AckAsync().ok());  // no round trip each; the flush below sees them out
   }
+  REQUIRE(client->Flush(2000).ok());
   auto more = (*consumer)->Fetch(10, 1500);  // > ack_wait: anything unacked would show up
   REQUIRE(more.ok());
   CHECK(more->empty());
@@ -296,6 +370,48 @@ TEST_CASE("Core subscribe and publish with headers") {
   CHECK(seen[0].payload == "hello");
   CHECK(seen[0].headers.at("Waybill-Customer") == "c1");
   CHECK(!seen[0].ackable());
+}
+
+TEST_CASE("Core subscribe: a callback that falls behind its pending limit drops, counted") {
+  NatsTestServer server;
+  auto client = MustConnect(server.url());
+  constexpr int kMessages = 60;
+  for (const bool limited : {true, false}) {
+    CAPTURE(limited);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool release = false;
+    int seen = 0;
+    auto sub = client->Subscribe("waybill.burst", [&](InMessage) {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return release; });  // blocks until the whole burst is queued
+      ++seen;
+    });
+    REQUIRE_MESSAGE(sub.ok(), sub.status().ToString());
+    REQUIRE((*sub)->SetPendingLimits(limited ? 10 : -1, -1).ok());
+    REQUIRE(client->Flush(2000).ok());
+    const std::string payload(1024, 'v');
+    for (int i = 0; i < kMessages; ++i) REQUIRE(client->Publish("waybill.burst", payload).ok());
+    REQUIRE(client->Flush(2000).ok());
+    // The server has sent them all; wait until NATS.c has queued or dropped each one.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    REQUIRE(WaitFor(
+        [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          return seen + static_cast<int>((*sub)->dropped()) == kMessages;
+        },
+        5000));
+    if (limited) {
+      CHECK((*sub)->dropped() > 0);
+    } else {
+      CHECK((*sub)->dropped() == 0);
+    }
+  }
 }
 
 TEST_CASE("Outage: disconnect is noticed, publishing fails fast, reconnect is automatic") {
@@ -405,6 +521,87 @@ TEST_CASE("Connect succeeds while the server is down and connects when it comes 
   auto ok = client->PublishOrdered(MakeMessages("waybill.ingest.x12", 5, "y-"), 5000);
   REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
   CHECK(*ok == 5);
+}
+
+// Regression (issue 6 chaos sweep): with a frozen server and more outgoing data than the socket
+// buffers hold, NATS.c used to block in a write while holding the connection lock, so
+// connected() (then natsConnection_Status) hung every caller, /readyz and /metrics included,
+// and the stale connection was never noticed. Now writes have a deadline and connected() is
+// lock-free: it keeps answering, and turns false.
+TEST_CASE("A frozen server with a full socket: connected() keeps answering and turns false") {
+  NatsTestServer server;
+  auto client = MustConnect(server.url());
+  std::atomic<bool> stop{false};
+  std::thread flood([&] {
+    const std::string big(16 * 1024, 'x');
+    while (!stop.load()) (void)client->Publish("chaos.flood", big);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server.Freeze();
+  // Polled on a thread of its own, so a hang fails the check below instead of the test run.
+  std::atomic<bool> noticed{false};
+  std::atomic<bool> polling{true};
+  const auto frozen_at = Clock::now();
+  std::atomic<std::int64_t> noticed_after_ms{-1};
+  std::thread poller([&] {
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (Clock::now() < deadline && !noticed.load()) {
+      if (!client->connected()) {
+        noticed_after_ms.store(
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - frozen_at)
+                .count());
+        noticed.store(true);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    polling.store(false);
+  });
+  const bool answered = WaitFor([&] { return !polling.load(); }, 30000);
+  server.Thaw();
+  stop.store(true);
+  flood.join();
+  poller.join();
+  CHECK_MESSAGE(answered, "connected() blocked while the server was frozen");
+  CHECK_MESSAGE(noticed.load(), "the frozen server was never reported as disconnected");
+  MESSAGE("frozen server reported disconnected after " << noticed_after_ms.load() << " ms");
+  CHECK(WaitFor([&] { return client->connected(); }, 20000));
+}
+
+// The watchdog alone (NATS.c's own stale detection pushed out of reach by max_pings_out): a
+// frozen server is reported down within the stall limit and up again once it answers, and
+// on_state_change hears each change once.
+TEST_CASE("Watchdog: a frozen server is reported down without NATS.c's ping timer") {
+  NatsTestServer server;
+  std::mutex mu;
+  std::vector<bool> changes;
+  NatsOptions o;
+  o.url = server.url();
+  o.ping_interval_ms = 300;
+  o.max_pings_out = 1000;  // NATS.c would take 5 minutes
+  o.stall_report_ms = 1000;
+  o.on_state_change = [&](bool up) {
+    std::lock_guard<std::mutex> lock(mu);
+    changes.push_back(up);
+  };
+  auto connected = NatsClient::Connect(o);
+  REQUIRE_MESSAGE(connected.ok(), connected.status().ToString());
+  auto client = std::move(connected).value();
+  REQUIRE(WaitFor([&] { return client->connected(); }, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // probes answered: stays up
+  CHECK(client->connected());
+
+  server.Freeze();
+  const auto frozen_at = Clock::now();
+  const bool noticed = WaitFor([&] { return !client->connected(); }, 10000);
+  const auto after_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - frozen_at).count();
+  server.Thaw();
+  CHECK_MESSAGE(noticed, "the frozen server was never reported as disconnected");
+  MESSAGE("watchdog reported the frozen server after " << after_ms << " ms");
+  CHECK(after_ms >= 1000);  // not before the stall limit
+  CHECK(WaitFor([&] { return client->connected(); }, 5000));
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(changes == std::vector<bool>{false, true});
 }
 
 }  // namespace
