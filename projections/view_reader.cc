@@ -1,5 +1,7 @@
 #include "projections/view_reader.h"
 
+#include <array>
+
 namespace waybill::projections {
 
 ShipmentView* ShipmentViews::get(ViewKind kind) const {
@@ -67,35 +69,58 @@ Result<std::unique_ptr<ShipmentView>> ReadStoredView(const ledger::Ledger& ledge
 }
 
 Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger, std::string_view shipment_id) {
-  // Two batched reads (portal GETs are hot): the checkpoint and the active generations,
-  // then the three views. The checkpoint is read first, so events past it are refolded.
-  std::vector<std::string> keys = {std::string(kCheckpointKey)};
-  for (ViewKind kind : kAllViews) keys.push_back(ActiveGenerationKey(kind));
-  auto meta = ledger.MultiGetAux(ledger::AuxSpace::kViews, keys);
-  if (!meta.ok()) return meta.status();
+  // One batched read (portal GETs are hot), which RocksDB answers from one consistent state:
+  // the checkpoint, the active generations, and the three views in the generations this thread
+  // saw last. Generations change only when a rebuild swaps them; then the guess is wrong once
+  // and the read is repeated with the generations it returned. Reading the views in a second,
+  // separate read could miss them all if a swap deleted the old generation in between.
+  thread_local const ledger::Ledger* guessed_for = nullptr;
+  thread_local std::array<std::uint32_t, std::size(kAllViews)> guess{};
+  if (guessed_for != &ledger) {
+    guessed_for = &ledger;
+    guess.fill(0);
+  }
+  constexpr std::size_t kViews = std::size(kAllViews);
+  std::vector<std::string> keys(1 + 2 * kViews);
+  keys[0] = std::string(kCheckpointKey);
+  for (std::size_t i = 0; i < kViews; ++i) keys[1 + i] = ActiveGenerationKey(kAllViews[i]);
+  Result<std::vector<std::optional<std::string>>> read = Status::Ok();
+  std::array<std::uint32_t, kViews> active{};
+  for (int attempt = 0;; ++attempt) {
+    for (std::size_t i = 0; i < kViews; ++i) {
+      keys[1 + kViews + i] = ViewKey(kAllViews[i], guess[i], shipment_id);
+    }
+    read = ledger.MultiGetAux(ledger::AuxSpace::kViews, keys);
+    if (!read.ok()) return read.status();
+    for (std::size_t i = 0; i < kViews; ++i) {
+      active[i] = 0;
+      if (const auto& bytes = (*read)[1 + i]) {
+        auto decoded = DecodeU32(*bytes, "active view generation");
+        if (!decoded.ok()) return decoded.status();
+        active[i] = *decoded;
+      }
+    }
+    if (active == guess) break;
+    guess = active;
+    // Back-to-back rebuilds could move the generations on every attempt; the reader then waits
+    // for nothing but its turn, a few attempts at most in practice.
+    if (attempt >= 100) {
+      return Status::IoError("view generations of shipment \"" + std::string(shipment_id) +
+                             "\" kept changing while being read (rebuilds in a loop?)");
+    }
+  }
   Checkpoint checkpoint_value;
-  if ((*meta)[0]) {
-    auto decoded = DecodeCheckpoint(*(*meta)[0]);
+  if ((*read)[0]) {
+    auto decoded = DecodeCheckpoint(*(*read)[0]);
     if (!decoded.ok()) return decoded.status();
     checkpoint_value = *decoded;
   }
   const Checkpoint* checkpoint = &checkpoint_value;
-  keys.clear();
-  for (std::size_t i = 0; i < std::size(kAllViews); ++i) {
-    std::uint32_t gen = 0;
-    if (const auto& bytes = (*meta)[i + 1]) {
-      auto decoded = DecodeU32(*bytes, "active view generation");
-      if (!decoded.ok()) return decoded.status();
-      gen = *decoded;
-    }
-    keys.push_back(ViewKey(kAllViews[i], gen, shipment_id));
-  }
-  auto stored = ledger.MultiGetAux(ledger::AuxSpace::kViews, keys);
-  if (!stored.ok()) return stored.status();
   ShipmentViews out;
-  for (std::size_t i = 0; i < std::size(kAllViews); ++i) {
-    if (!(*stored)[i]) continue;
-    auto view = DecodeView(kAllViews[i], *(*stored)[i]);
+  for (std::size_t i = 0; i < kViews; ++i) {
+    const auto& bytes = (*read)[1 + kViews + i];
+    if (!bytes) continue;
+    auto view = DecodeView(kAllViews[i], *bytes);
     if (!view.ok()) return view.status();
     Slot(out, kAllViews[i]) = std::move(view).value();
   }
