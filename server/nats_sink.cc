@@ -2,8 +2,7 @@
 
 namespace waybill::server {
 
-Result<std::size_t> NatsSink::PublishOrdered(
-    const std::vector<projections::OutMessage>& messages) {
+Result<std::size_t> NatsSink::PublishOrdered(const std::vector<projections::OutMessage>& messages) {
   if (!client_.connected()) {
     return Status::IoError("NATS at " + client_.url() + " is not connected");
   }
@@ -12,7 +11,7 @@ Result<std::size_t> NatsSink::PublishOrdered(
   for (const auto& m : messages) {
     out.push_back({m.subject, m.payload, m.msg_id, {}});
   }
-  return client_.PublishOrdered(out, timeout_ms_);
+  return client_.PublishOrdered(out, timeout_ms_, nullptr, stream_);
 }
 
 }  // namespace waybill::server

@@ -2,6 +2,9 @@
 // Thread-safety: as NatsClient::PublishOrdered (safe from any thread).
 #pragma once
 
+#include <string>
+#include <utility>
+
 #include "projections/publisher.h"
 #include "server/nats/nats_client.h"
 
@@ -9,12 +12,15 @@ namespace waybill::server {
 
 class NatsSink final : public projections::MessageSink {
  public:
-  explicit NatsSink(nats::NatsClient& client, int timeout_ms = 5000)
-      : client_(client), timeout_ms_(timeout_ms) {}
+  // `stream` is the JetStream stream the messages go to (the publisher's resend after a
+  // failure then skips what it already holds: NatsClient::PublishOrdered).
+  NatsSink(nats::NatsClient& client, std::string stream, int timeout_ms = 5000)
+      : client_(client), stream_(std::move(stream)), timeout_ms_(timeout_ms) {}
   Result<std::size_t> PublishOrdered(const std::vector<projections::OutMessage>& messages) override;
 
  private:
   nats::NatsClient& client_;
+  const std::string stream_;
   const int timeout_ms_;
 };
 

@@ -280,7 +280,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
 
   std::shared_ptr<nats::NatsClient> client;
   auto closing = std::make_shared<std::atomic<bool>>(false);
-  std::unique_ptr<NatsSink> sink;
+  std::unique_ptr<NatsSink> views_sink, feed_sink;
   std::unique_ptr<projections::Publisher> views_publisher, feed_publisher;
   std::unique_ptr<NatsIntake> nats_intake;
   std::unique_ptr<nats::Subscription> query_sub;
@@ -304,7 +304,8 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     if (!connected.ok()) return connected.status();
     client = std::move(connected).value();
     nats_for_api.store(client);
-    sink = std::make_unique<NatsSink>(*client);
+    views_sink = std::make_unique<NatsSink>(*client, options.views_stream);
+    feed_sink = std::make_unique<NatsSink>(*client, options.events_stream);
     projections::PublisherOptions views_publisher_options;
     views_publisher_options.on_published =
         [&kpis](std::span<const projections::PublishedMessage> messages, UnixNanos acked_at) {
@@ -313,9 +314,9 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
           for (const auto& m : messages) LogPublished(*m.message);
         };
     views_publisher = std::make_unique<projections::Publisher>(
-        projections::Publisher::Source::kOutbox, **ledger, *sink, views_publisher_options);
+        projections::Publisher::Source::kOutbox, **ledger, *views_sink, views_publisher_options);
     feed_publisher = std::make_unique<projections::Publisher>(
-        projections::Publisher::Source::kEventFeed, **ledger, *sink);
+        projections::Publisher::Source::kEventFeed, **ledger, *feed_sink);
     NatsIntakeOptions iopts;
     iopts.stream = options.ingest_stream;
     iopts.durable = options.ingest_durable;

@@ -770,8 +770,35 @@ Result<NatsClient::StreamInfo> NatsClient::GetStreamInfo(const std::string& stre
   return info;
 }
 
+size_t NatsClient::StoredPrefix(const std::string& stream, const std::vector<OutMessage>& msgs,
+                                int timeout_ms) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = std::max(timeout_ms, 1);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, conn_->js, stream.c_str(), &o, &jerr) != NATS_OK) return 0;
+  const uint64_t last_seq = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  if (last_seq == 0) return 0;
+  natsMsg* last = nullptr;
+  if (js_GetMsg(&last, conn_->js, stream.c_str(), last_seq, &o, &jerr) != NATS_OK) return 0;
+  const char* id = nullptr;
+  std::string last_id;
+  if (natsMsgHeader_Get(last, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) last_id = id;
+  natsMsg_Destroy(last);
+  if (last_id.empty()) return 0;
+  // msgs[k] stored means msgs[0..k) are too: each was sent expecting its predecessor last
+  // (an earlier call's list began at or before msgs[0]: callers resend from their cursor).
+  for (size_t k = 0; k < msgs.size(); ++k) {
+    if (msgs[k].msg_id.empty()) return 0;
+    if (msgs[k].msg_id == last_id) return k + 1;
+  }
+  return 0;
+}
+
 Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, int timeout_ms,
-                                          Status* why_short) {
+                                          Status* why_short, const std::string& stream) {
   if (why_short != nullptr) *why_short = Status::Ok();
   if (msgs.empty()) return size_t{0};
   const std::string what =
@@ -796,17 +823,33 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
   // subscribers of their subjects, and the resend would then reach those subscribers after
   // later versions they had already seen.
   const bool carefully = cb->publish_carefully.load();
-  size_t sent = 0;
+  // After a failure the stream may hold more of msgs than the acks said (acks lost in a freeze
+  // or a disconnect): what it holds is not sent again, so core subscribers, which get every
+  // copy, do not see an old version again after newer ones.
+  const auto left_ms = [&] {
+    return static_cast<int>(std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+  };
+  const size_t start = carefully && !stream.empty() ? StoredPrefix(stream, msgs, left_ms()) : 0;
+  if (start == msgs.size()) {
+    std::lock_guard<std::mutex> lock(cb->mu);
+    cb->batch = nullptr;
+    return start;
+  }
+  std::fill(batch.acked.begin(), batch.acked.begin() + static_cast<std::ptrdiff_t>(start), 1);
+  size_t sent = start;
   Status send_error;
-  for (size_t i = 0; i < msgs.size(); ++i) {
-    const size_t window = carefully && i == 1 ? 1 : kPublishWindow;
+  for (size_t i = start; i < msgs.size(); ++i) {
+    const size_t window = carefully && i == start + 1 ? 1 : kPublishWindow;
     {
       std::unique_lock<std::mutex> lock(cb->mu);
       cb->cv.wait_until(lock, deadline,
                         [&] { return batch.inflight.size() < window || batch.first_failed < i; });
       // Past a failure the prefix is fixed, so sending more would only create duplicates.
       if (batch.first_failed < i || batch.inflight.size() >= window) break;
-      if (carefully && i == 1 && batch.acked[0] != 0) cb->publish_carefully.store(false);
+      if (carefully && i == start + 1 && batch.acked[start] != 0) {
+        cb->publish_carefully.store(false);
+      }
     }
     const OutMessage& m = msgs[i];
     natsMsg* nm = nullptr;
@@ -854,10 +897,10 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
 
   {
     std::unique_lock<std::mutex> lock(cb->mu);
-    cb->cv.wait_until(lock, deadline, [&] { return batch.completed == sent; });
+    cb->cv.wait_until(lock, deadline, [&] { return batch.completed == sent - start; });
     cb->batch = nullptr;  // from here on, acks for this batch are ignored
   }
-  if (batch.completed != sent) {
+  if (batch.completed != sent - start) {
     // Take the unacked messages back from NATS.c so that it does not track them forever.
     natsMsgList pending{};
     if (js_PublishAsyncGetPendingList(&pending, conn_->js) == NATS_OK) {
@@ -868,7 +911,7 @@ Result<size_t> NatsClient::PublishOrdered(const std::vector<OutMessage>& msgs, i
   size_t prefix = 0;
   while (prefix < sent && batch.acked[prefix] != 0) ++prefix;
   if (prefix == msgs.size()) {
-    if (msgs.size() == 1) cb->publish_carefully.store(false);
+    if (msgs.size() == start + 1) cb->publish_carefully.store(false);
     return prefix;
   }
   cb->publish_carefully.store(true);

@@ -244,8 +244,11 @@ class NatsClient {
   // after a (re)connect or a call that ended short the first message goes alone, and the rest
   // are pipelined only once it is acked: a server still settling after a restart then refuses
   // one message, not a window of them that core subscribers would see twice, out of order.
+  // When `stream` (the stream msgs go to) is given, such a call first reads the stream's last
+  // message: if it is msgs[k], msgs[0..k] are counted as acked and not sent again (acks lost
+  // in a freeze or a disconnect would otherwise make core subscribers see old versions anew).
   Result<size_t> PublishOrdered(const std::vector<OutMessage>& msgs, int timeout_ms,
-                                Status* why_short = nullptr);
+                                Status* why_short = nullptr, const std::string& stream = {});
 
   // Core NATS publish (no JetStream, no ack): for tests and tools. Buffered by NATS.c; an ok
   // return means queued, not delivered. kIoError if the connection is closed or the reconnect
@@ -281,6 +284,10 @@ class NatsClient {
 
  private:
   explicit NatsClient(std::shared_ptr<internal::Conn> conn);
+  // How many of msgs (a prefix) `stream` already holds, judged by its last message's msg id;
+  // 0 when that cannot be told. Two JetStream API requests.
+  size_t StoredPrefix(const std::string& stream, const std::vector<OutMessage>& msgs,
+                      int timeout_ms);
   std::shared_ptr<internal::Conn> conn_;
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -499,6 +500,55 @@ TEST_CASE("A hung server: PublishOrdered times out, late acks are ignored, resen
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(*r == 10);
   CHECK(client->GetStreamInfo("INGEST")->messages == 15);
+}
+
+TEST_CASE("A hung server: the resend naming its stream skips what the stream already holds") {
+  NatsTestServer server;
+  auto client = MustConnect(server.url());
+  auto watcher = MustConnect(server.url());
+  REQUIRE(client->EnsureStream({.name = "INGEST", .subjects = {"waybill.ingest.>"}}).ok());
+  std::mutex mu;
+  std::map<std::string, int> copies;  // msg id -> deliveries to a core subscriber
+  auto sub = watcher->Subscribe("waybill.ingest.>", [&](InMessage m) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++copies[m.headers.count("Nats-Msg-Id") ? m.headers.at("Nats-Msg-Id") : "?"];
+  });
+  REQUIRE_MESSAGE(sub.ok(), sub.status().ToString());
+  REQUIRE(watcher->Flush(2000).ok());
+  REQUIRE(*client->PublishOrdered(MakeMessages("waybill.ingest.x12", 5, "warm-"), 5000, nullptr,
+                                  "INGEST") == 5);
+
+  // Acks lost (the server froze past the timeout), the messages stored after the thaw.
+  auto batch = MakeMessages("waybill.ingest.x12", 10, "hung-");
+  server.Freeze();
+  auto r = client->PublishOrdered(batch, 500, nullptr, "INGEST");
+  server.Thaw();
+  REQUIRE(!r.ok());
+  REQUIRE(WaitFor([&] { return client->GetStreamInfo("INGEST")->messages == 15; }, 5000));
+
+  // The resend finds hung-9 last in the stream and sends none of the ten again; a longer list
+  // sends only what the stream lacks.
+  r = client->PublishOrdered(batch, 5000, nullptr, "INGEST");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(*r == 10);
+  batch.push_back(MakeMessages("waybill.ingest.x12", 1, "after-")[0]);
+  r = client->PublishOrdered(batch, 5000, nullptr, "INGEST");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(*r == 11);
+  CHECK(client->GetStreamInfo("INGEST")->messages == 16);
+  REQUIRE(client->Flush(2000).ok());
+  REQUIRE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return copies.count("after-0") != 0;
+      },
+      3000));
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& [id, n] : copies) {
+    INFO(id);
+    CHECK(n == 1);
+  }
+  CHECK(copies.size() == 16);
 }
 
 TEST_CASE("Connect succeeds while the server is down and connects when it comes up") {
