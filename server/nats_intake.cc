@@ -104,17 +104,28 @@ void NatsIntake::Run(std::stop_token stop) {
       spdlog::warn("NATS intake: {} rejected (dead letter {}): {}", r.origin, r.dead_letter_id,
                    r.reason);
     }
+    // Everything fetched is durable now: the acks go out without a round trip each, and one
+    // flush (a PING/PONG after them) confirms the server has them. An ack lost on the way only
+    // means a redelivery, which the ledger recognises as a duplicate. (One AckSync per message
+    // capped intake at one round trip per message: ~3,800 events/s at one event per message.)
+    std::uint64_t sent = 0;
+    Status ack_error;
     for (auto& m : *fetched) {
-      Status st = m.Ack();
-      if (!st.ok()) {
-        // Durable already; a redelivery will be recognised as a duplicate.
-        spdlog::warn(
-            "NATS intake: ack failed (the message will be redelivered and absorbed "
-            "as a duplicate): {}",
-            st.ToString());
-      } else {
-        acked_.fetch_add(1);
+      Status st = m.AckAsync();
+      if (st.ok()) {
+        ++sent;
+      } else if (ack_error.ok()) {
+        ack_error = st;
       }
+    }
+    if (Status flushed = client_.Flush(5000); !flushed.ok() && ack_error.ok()) ack_error = flushed;
+    if (!ack_error.ok()) {
+      spdlog::warn(
+          "NATS intake: acks for {} messages may be lost (those messages will be redelivered "
+          "and absorbed as duplicates): {}",
+          fetched->size(), ack_error.ToString());
+    } else {
+      acked_.fetch_add(sent);
     }
   }
 }
