@@ -18,6 +18,7 @@
 #   WAYBILL_BENCH_KEEP   set: keep the temp dir (server log, wrk outputs, served data dir)
 #   WAYBILL_BENCH_RUNS   runs per phase (default 3)
 #   WAYBILL_BENCH_PHASES which phases to run (default abc; e.g. bc: the ingest phases only)
+#   WAYBILL_BENCH_GET_CONNS wrk connection counts of phase (a) (default "16 32 64")
 #
 # The client and the server share the machine: wrk -t1 takes up to one core, and each run
 # reports the CPU the server and wrk used, so a client-bound figure can be told apart.
@@ -270,7 +271,7 @@ if [[ $PHASES == *a* ]]; then
   # Warm-up, not counted: the first reads fault RocksDB's blocks into its caches.
   run_wrk warmup 32 get_shipment.lua $((DURATION < 5 ? DURATION : 5))
   best="" best_rps=0 best_ok="" best_ok_rps=0
-  for conns in 16 32 64; do
+  for conns in ${WAYBILL_BENCH_GET_CONNS:-16 32 64}; do
     collect get "$conns" get_shipment.lua
     line=$(printf -- '-c%s: %.0f req/s, p50 %s ms, p99 %s ms, failed %d (%s)' "$conns" \
       "$med_rps" "$med_p50_ms" "$med_p99_ms" "$bad" "$(cpu_note request)")
