@@ -31,6 +31,7 @@ struct PhaseResult {
 inline PhaseResult RunInChild(const std::function<PhaseResult()>& fn) {
   int fds[2];
   if (pipe(fds) != 0) std::exit(1);
+  std::fflush(nullptr);  // or the child would print the parent's buffered lines again
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);

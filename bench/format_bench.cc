@@ -168,6 +168,14 @@ PhaseResult Import(const std::string& format, const std::vector<std::string>& do
   }
   r.count = summary->accepted;
   r.count2 = summary->duplicates;
+  const ledger::WriterFigures w = ledger->writer_figures();
+  if (w.commits != 0) {
+    std::printf("%-6s writer: %lu group commits, %.0f events each, %.2f ms per synced write\n",
+                format.c_str(), static_cast<unsigned long>(w.commits),
+                static_cast<double>(w.commit_events_sum) / static_cast<double>(w.commits),
+                w.commit_seconds_sum * 1e3 / static_cast<double>(w.commits));
+    std::fflush(stdout);  // this runs in a child that leaves with _exit
+  }
   return r;
 }
 

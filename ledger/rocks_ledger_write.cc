@@ -6,6 +6,7 @@
 // only then completes the callers. A failed write completes every caller of the group with
 // the error and leaves the in-memory head where it was, so the ledger is unchanged.
 #include <pthread.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -127,6 +128,9 @@ Result<AppendResult> RocksLedger::Append(AppendBatch batch) {
 }
 
 void RocksLedger::WriterLoop() {
+  // RocksDB counts every key comparison in a thread-local perf context by default; on this
+  // thread, which inserts every key, that bookkeeping showed as 4% of the import's CPU.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   std::vector<Request> group;
   for (;;) {
     {
@@ -216,7 +220,9 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   std::string record;
   std::size_t ei = 0;
   std::size_t updates = 0;
-  std::uint64_t stored = 0, duplicates = 0;  // for writer_figures()
+  std::uint64_t stored = 0, duplicates = 0;                    // for writer_figures()
+  std::vector<std::pair<std::size_t, std::uint64_t>> new_ids;  // (index into keys, seq)
+  new_ids.reserve(keys.size());
   for (std::size_t g = 0; g < group.size() && failure.ok(); ++g) {
     AppendBatch& batch = group[g].batch;
     std::vector<bool> raw_used(batch.raws.size(), false);
@@ -258,8 +264,8 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
         EncodeRecord(h, e.content, &record);
         const std::string seq_key = SeqKey(h.seq);
         rocksdb::Status s = wb.Put(cf_[kEvents], seq_key, record);
-        if (s.ok()) s = wb.Put(cf_[kIdempotency], key_storage[lk], seq_key);
         if (s.ok()) s = wb.Put(cf_[kShipments], ShipmentKey(e.shipment_id, h.seq), "");
+        new_ids.emplace_back(lk, h.seq);
         if (!s.ok()) {
           failure = Status::Internal("building write batch: " + s.ToString());
           break;
@@ -305,7 +311,28 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     }
   }
 
-  // 3. The head and counters ride in the same batch; then one synced write.
+  // 3. Idempotency entries go in in key order. Their keys are hashes, so in arrival order
+  // every insert searched the memtable's skiplist from the top; sorted, each one starts from
+  // where the previous one left off (RocksDB keeps that splice between inserts). On the 1M
+  // X12 import the skiplist search fell from 12% to 6% of all CPU samples. The batch is
+  // applied atomically, so the order of its entries changes nothing else.
+  if (failure.ok() && !new_ids.empty()) {
+    std::sort(new_ids.begin(), new_ids.end(), [&](const auto& a, const auto& b) {
+      return key_storage[a.first] < key_storage[b.first];
+    });
+    std::string seq_key;
+    for (const auto& [lk, seq] : new_ids) {
+      seq_key.clear();
+      PutU64BE(seq, &seq_key);
+      rocksdb::Status s = wb.Put(cf_[kIdempotency], key_storage[lk], seq_key);
+      if (!s.ok()) {
+        failure = Status::Internal("building write batch: " + s.ToString());
+        break;
+      }
+    }
+  }
+
+  // 4. The head and counters ride in the same batch; then one synced write.
   if (failure.ok()) {
     std::string head_value;
     PutU64BE(head.seq, &head_value);
