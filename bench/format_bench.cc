@@ -134,7 +134,9 @@ std::string WriteEpcis(const std::string& dir, std::size_t events, std::size_t s
 
 PhaseResult Import(const std::string& format, const std::vector<std::string>& documents_files,
                    bool one_document_per_line, const std::string& ledger_dir) {
-  auto ledger = std::move(ledger::Ledger::Open(ledger_dir)).value();
+  ledger::LedgerOptions options;
+  options.bulk_load = true;  // as `waybill import` opens it
+  auto ledger = std::move(ledger::Ledger::Open(ledger_dir, options)).value();
   auto adapter = std::move(ingest::MakeAdapter(format)).value();
   ingest::PartnerProfiles profiles;
   PhaseResult r;

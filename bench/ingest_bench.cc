@@ -86,7 +86,9 @@ std::size_t WriteWorkload(const std::string& file, std::size_t events, std::size
 }
 
 PhaseResult WaybillImport(const std::string& file, const std::string& dir) {
-  auto opened = waybill::ledger::Ledger::Open(dir);
+  waybill::ledger::LedgerOptions options;
+  options.bulk_load = true;  // as `waybill import` opens it
+  auto opened = waybill::ledger::Ledger::Open(dir, options);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
     std::exit(1);

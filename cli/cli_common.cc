@@ -48,9 +48,10 @@ int ParseCommandLine(int argc, char** argv, const CommandSpec& spec,
 }
 
 std::unique_ptr<ledger::Ledger> OpenLedgerOrReport(const std::string& data_dir,
-                                                   ledger::OpenMode mode) {
+                                                   ledger::OpenMode mode, bool bulk_load) {
   ledger::LedgerOptions options;
   options.mode = mode;
+  options.bulk_load = bulk_load;
   auto r = ledger::Ledger::Open(data_dir, options);
   if (!r.ok()) {
     std::cerr << "waybill: " << r.status().ToString() << "\n";

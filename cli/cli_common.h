@@ -38,8 +38,9 @@ int ParseCommandLine(int argc, char** argv, const CommandSpec& spec,
 void AddCommonOptions(po::options_description& options, std::string* data_dir);
 
 // Opens the ledger in `data_dir`; prints the error and returns nullptr on failure.
+// `bulk_load`: see LedgerOptions::bulk_load (for `waybill import`).
 std::unique_ptr<ledger::Ledger> OpenLedgerOrReport(const std::string& data_dir,
-                                                   ledger::OpenMode mode);
+                                                   ledger::OpenMode mode, bool bulk_load = false);
 
 // The principal recorded for offline CLI appends: "local:<user>".
 std::string LocalPrincipal();

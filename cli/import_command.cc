@@ -222,7 +222,7 @@ int RunImport(int argc, char** argv) {
     adapter = std::move(made).value();
   }
   if (!all_readable()) return kExitIoError;
-  auto ledger = OpenLedgerOrReport(data_dir, ledger::OpenMode::kReadWrite);
+  auto ledger = OpenLedgerOrReport(data_dir, ledger::OpenMode::kReadWrite, /*bulk_load=*/true);
   if (!ledger) return kExitIoError;
 
   // One pipeline for plain files; settled before a restore, which checks the head.

@@ -88,31 +88,51 @@ TEST_CASE("duplicates are recognised across batches and within one, and store no
 }
 
 TEST_CASE("shipment reads are in sequence order and complete") {
-  testing::TempDir dir;
-  auto ledger = OpenOrDie(dir.path());
-  std::vector<Event> events;
-  for (int i = 0; i < 50; ++i) {
-    events.push_back(
-        testing::MakeMilestone("e" + std::to_string(i), i % 2 ? "ODD" : "EVEN", kT0 + (50 - i)));
+  // Both shipment-index memtables (LedgerOptions::bulk_load), and a reopen in the other mode:
+  // the choice is per open, never stored.
+  for (const bool bulk_load : {false, true}) {
+    CAPTURE(bulk_load);
+    testing::TempDir dir;
+    LedgerOptions options;
+    options.bulk_load = bulk_load;
+    auto ledger = OpenOrDie(dir.path(), options);
+    // Two batches, so shipments interleave across group commits too.
+    for (int batch = 0; batch < 2; ++batch) {
+      std::vector<Event> events;
+      for (int i = batch * 25; i < batch * 25 + 25; ++i) {
+        events.push_back(testing::MakeMilestone("e" + std::to_string(i), i % 2 ? "ODD" : "EVEN",
+                                                kT0 + (50 - i)));
+      }
+      // "EVEN" is a prefix-free neighbour of "EVENT": the separator must keep them apart.
+      if (batch == 1) events.push_back(testing::MakeMilestone("x", "EVENT", kT0));
+      REQUIRE(ledger->Append(BatchOf(events)).ok());
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+      CAPTURE(pass);
+      auto even = ledger->ReadShipment("EVEN");
+      REQUIRE(even.ok());
+      REQUIRE(even->size() == 25);
+      for (std::size_t i = 1; i < even->size(); ++i) {
+        CHECK((*even)[i - 1].ledger.seq < (*even)[i].ledger.seq);
+        CHECK((*even)[i].shipment_id == "EVEN");
+      }
+      auto event = ledger->ReadShipment("EVENT");
+      REQUIRE(event.ok());
+      CHECK(event->size() == 1);
+      auto none = ledger->ReadShipment("NOPE");
+      REQUIRE(none.ok());
+      CHECK(none->empty());
+      auto stats = ledger->Stats();
+      REQUIRE(stats.ok());
+      CHECK(stats->events == 51);
+      CHECK(stats->shipments == 3);
+      CHECK(stats->size_bytes > 0);
+      // Reopen in the other mode: what the first wrote, the second reads.
+      ledger.reset();
+      options.bulk_load = !bulk_load;
+      ledger = OpenOrDie(dir.path(), options);
+    }
   }
-  // "EVEN" is a prefix-free neighbour of "EVENT": the separator must keep them apart.
-  events.push_back(testing::MakeMilestone("x", "EVENT", kT0));
-  REQUIRE(ledger->Append(BatchOf(events)).ok());
-  auto even = ledger->ReadShipment("EVEN");
-  REQUIRE(even.ok());
-  REQUIRE(even->size() == 25);
-  for (std::size_t i = 1; i < even->size(); ++i) {
-    CHECK((*even)[i - 1].ledger.seq < (*even)[i].ledger.seq);
-    CHECK((*even)[i].shipment_id == "EVEN");
-  }
-  auto none = ledger->ReadShipment("NOPE");
-  REQUIRE(none.ok());
-  CHECK(none->empty());
-  auto stats = ledger->Stats();
-  REQUIRE(stats.ok());
-  CHECK(stats->events == 51);
-  CHECK(stats->shipments == 3);
-  CHECK(stats->size_bytes > 0);
 }
 
 TEST_CASE("reads by recorded time follow the clock and never go backwards") {
