@@ -2,6 +2,7 @@
 // peak RSS is its own.
 #pragma once
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,12 @@ struct PhaseResult {
   std::uint64_t count2 = 0;  // duplicates (or rejects)
   long peak_rss_mib = 0;
 };
+
+// The malloc the process runs with, for the benchmarks' headers: "tcmalloc" when gperftools'
+// is linked (or preloaded), else "glibc".
+inline const char* AllocatorName() {
+  return dlsym(RTLD_DEFAULT, "tc_version") != nullptr ? "tcmalloc" : "glibc";
+}
 
 // Runs `fn` in a forked child; returns its result with the child's peak RSS.
 inline PhaseResult RunInChild(const std::function<PhaseResult()>& fn) {

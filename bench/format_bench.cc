@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(dir);
   fs::create_directories(dir);
+  std::printf("allocator: %s\n", bench::AllocatorName());
   if (only.empty() || only == "x12") {
     const auto files = WriteX12(dir, events, shipments);
     std::printf("x12 workload: %zu 214 sets (one AT7 each) in %zu files, 5%% re-sent\n", events,

@@ -1,5 +1,6 @@
 // The pure parts of the `waybill` command: progress lines, the shared printers, the token
 // order and the mapping of server answers to exit codes.
+#include <dlfcn.h>
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
@@ -18,6 +19,17 @@ namespace {
 UnixNanos At(const char* text) { return ParseRfc3339(text).value().utc; }
 
 }  // namespace
+
+TEST_CASE("executables run on tcmalloc unless built for the sanitizers") {
+  // The build links tcmalloc into every executable (WAYBILL_TCMALLOC, root CMakeLists.txt);
+  // this one stands for them. gperftools exports tc_version; glibc does not.
+  const bool tcmalloc = dlsym(RTLD_DEFAULT, "tc_version") != nullptr;
+#ifdef WAYBILL_EXPECT_TCMALLOC
+  CHECK(tcmalloc);
+#else
+  CHECK_FALSE(tcmalloc);
+#endif
+}
 
 TEST_CASE("progress lines: bytes with percentage, rate and time left; unknown totals") {
   using std::chrono::duration;

@@ -21,6 +21,7 @@ PACKAGES=(
   clang libclang-rt-14-dev      # libFuzzer targets (tests/fuzz)
   libnats-dev nats-server # NATS.c client and the server it talks to
   libjwt-dev              # JWT bearer tokens for the HTTP API (server/auth)
+  libgoogle-perftools-dev # tcmalloc, the executables' allocator (faster than glibc's on ingest)
 )
 
 # bench/compare.sh only: the PostgreSQL it compares against (server and psql), gnuplot for
