@@ -72,54 +72,88 @@ Result<std::unique_ptr<ShipmentView>> DecodeView(ViewKind kind, std::string_view
   return Status::Corruption("unknown view kind " + std::to_string(static_cast<int>(kind)));
 }
 
+namespace {
+
+// The parts the combined object is made of: each view (a fresh one where none was given) and
+// the header, last_seq and updated_at merged over them.
+struct Combined {
+  explicit Combined(std::string_view shipment_id) : header(std::string(shipment_id)) {}
+  std::unique_ptr<ShipmentView> fresh[3];
+  const ShipmentView* views[3] = {nullptr, nullptr, nullptr};
+  int count = 0;
+  ViewHeader header;
+  std::uint64_t last_seq = 0;
+  std::optional<UnixNanos> updated_at;
+};
+
+void Combine(std::string_view shipment_id, const ShipmentView* status, const ShipmentView* eta,
+             const ShipmentView* freight_cost, bool include_freight_cost, Combined* c) {
+  const ShipmentView* given[] = {status, eta, freight_cost};
+  c->count = include_freight_cost ? 3 : 2;
+  for (int i = 0; i < c->count; ++i) {
+    // A missing view (or one of the wrong kind) renders as a fresh one.
+    if (given[i] != nullptr && given[i]->kind() == kAllViews[i]) {
+      c->views[i] = given[i];
+    } else {
+      c->fresh[i] = MakeView(kAllViews[i], shipment_id);
+      c->views[i] = c->fresh[i].get();
+    }
+    c->last_seq = std::max(c->last_seq, c->views[i]->last_seq());
+    if (const ViewHeader* h = HeaderOf(c->views[i])) {
+      // Each header is a maximum over the same total order, so merging them yields the header
+      // of all events any of the views has folded.
+      c->header.MergeFieldsFrom(*h);
+      if (h->version() != 0) {
+        c->updated_at = std::max(c->updated_at.value_or(h->updated_at()), h->updated_at());
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* status,
                              const ShipmentView* eta, const ShipmentView* freight_cost,
                              bool include_freight_cost) {
-  const ShipmentView* given[] = {status, eta, freight_cost};
-  const int count = include_freight_cost ? 3 : 2;
-  // A missing view (or one of the wrong kind) renders as a fresh one.
-  std::unique_ptr<ShipmentView> fresh[3];
-  const ShipmentView* views[3];
-  ViewHeader header{std::string(shipment_id)};
-  std::uint64_t last_seq = 0;
-  std::optional<UnixNanos> updated_at;
-  for (int i = 0; i < count; ++i) {
-    if (given[i] != nullptr && given[i]->kind() == kAllViews[i]) {
-      views[i] = given[i];
-    } else {
-      fresh[i] = MakeView(kAllViews[i], shipment_id);
-      views[i] = fresh[i].get();
-    }
-    last_seq = std::max(last_seq, views[i]->last_seq());
-    if (const ViewHeader* h = HeaderOf(views[i])) {
-      // Each header is a maximum over the same total order, so merging them yields the header
-      // of all events any of the views has folded.
-      header.MergeFieldsFrom(*h);
-      if (h->version() != 0)
-        updated_at = std::max(updated_at.value_or(h->updated_at()), h->updated_at());
-    }
-  }
+  Combined c(shipment_id);
+  Combine(shipment_id, status, eta, freight_cost, include_freight_cost, &c);
   std::string out;
   out.reserve(1024);
   out.push_back('{');
-  header.AppendIdentityJson(&out);
+  c.header.AppendIdentityJson(&out);
   out.append(",\"last_seq\":");
-  AppendUint(last_seq, &out);
+  AppendUint(c.last_seq, &out);
   out.append(",\"updated_at\":");
-  AppendOptTime(updated_at, &out);
+  AppendOptTime(c.updated_at, &out);
   out.append(",\"versions\":{");
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < c.count; ++i) {
     if (i != 0) out.push_back(',');
     AppendKey(ToString(kAllViews[i]), &out);
-    AppendUint(views[i]->version(), &out);
+    AppendUint(c.views[i]->version(), &out);
   }
   out.push_back('}');
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < c.count; ++i) {
     out.push_back(',');
-    views[i]->AppendFieldsJson(&out);
+    c.views[i]->AppendFieldsJson(&out);
   }
   out.push_back('}');
   return out;
+}
+
+CombinedSummary SummarizeCombined(std::string_view shipment_id, const ShipmentView* status,
+                                  const ShipmentView* eta, const ShipmentView* freight_cost,
+                                  bool include_freight_cost) {
+  Combined c(shipment_id);
+  Combine(shipment_id, status, eta, freight_cost, include_freight_cost, &c);
+  CombinedSummary s;
+  s.customer_id = c.header.customer_id();
+  s.carrier = c.header.carrier();
+  if (const auto* v = dynamic_cast<const StatusView*>(c.views[0])) {
+    if (const MilestoneEntry* cur = v->current()) s.status = std::string(ToString(cur->status));
+  }
+  s.last_seq = c.last_seq;
+  s.updated_at = c.updated_at;
+  return s;
 }
 
 }  // namespace waybill::projections

@@ -91,4 +91,17 @@ std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* s
                              const ShipmentView* eta, const ShipmentView* freight_cost,
                              bool include_freight_cost = true);
 
+// The list attributes the combined object (CombinedViewJson with the same arguments) states,
+// taken from the views without rendering them: what GET /v1/shipments filters and orders by.
+struct CombinedSummary {
+  std::optional<std::string> customer_id;
+  std::optional<std::string> carrier;
+  std::optional<std::string> status;  // the status view's "status"; nullopt while it is null
+  std::uint64_t last_seq = 0;
+  std::optional<UnixNanos> updated_at;  // nullopt while every view is at version 0
+};
+CombinedSummary SummarizeCombined(std::string_view shipment_id, const ShipmentView* status,
+                                  const ShipmentView* eta, const ShipmentView* freight_cost,
+                                  bool include_freight_cost = true);
+
 }  // namespace waybill::projections

@@ -2,6 +2,7 @@
 // that show, re-applied seqs are no-ops, and Encode/Decode preserves the rendering. Also
 // ViewKind names, MakeView/DecodeView and the combined object.
 #include <doctest/doctest.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,7 +24,6 @@ using testing::Fields;
 using testing::Json;
 using testing::T;
 using testing::TestEvent;
-
 
 Event Make(std::string id, EventKind kind, const char* at, SourceSystem system,
            std::string format) {
@@ -284,6 +284,61 @@ TEST_CASE("views: combined header merges views folded to different points") {
 }
 
 // Not a correctness test: prints the cost of Apply and rendering. Run with --no-skip.
+// SummarizeCombined against its definition: the attributes as the rendered combined object
+// states them, parsed back. Checked after every event of shuffled arrivals, with and without
+// freight cost, and with each view missing in turn.
+TEST_CASE("views: the combined summary says what the combined object says") {
+  simdjson::dom::parser parser;
+  auto opt_string = [](simdjson::dom::object& o, const char* key) -> std::optional<std::string> {
+    std::string_view v;
+    if (o[key].get(v) != simdjson::SUCCESS) return std::nullopt;
+    return std::string(v);
+  };
+  std::mt19937 rng(20261129);
+  std::vector<Event> events = Shipment();
+  int compared = 0, with_status = 0, with_customer = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::shuffle(events.begin(), events.end(), rng);
+    std::unique_ptr<ShipmentView> views[3];
+    for (int i = 0; i < 3; ++i) views[i] = MakeView(kAllViews[i], "SH-42");
+    std::uint64_t seq = 0;
+    for (Event e : events) {
+      e.ledger.seq = ++seq;
+      e.ledger.recorded_at = T("2025-03-10T00:00:00Z") + static_cast<UnixNanos>(seq) * 1'234'567;
+      for (auto& v : views) v->Apply(e);
+      for (int missing = -1; missing < 3; ++missing) {
+        const ShipmentView* given[3];
+        for (int i = 0; i < 3; ++i) given[i] = i == missing ? nullptr : views[i].get();
+        for (bool costs : {false, true}) {
+          const std::string json = CombinedViewJson("SH-42", given[0], given[1], given[2], costs);
+          const CombinedSummary sum =
+              SummarizeCombined("SH-42", given[0], given[1], given[2], costs);
+          simdjson::dom::object o;
+          REQUIRE(parser.parse(json).get(o) == simdjson::SUCCESS);
+          INFO("round ", round, " seq ", seq, " missing ", missing, " costs ", costs, ": ", json);
+          CHECK(sum.customer_id == opt_string(o, "customer_id"));
+          CHECK(sum.carrier == opt_string(o, "carrier"));
+          CHECK(sum.status == opt_string(o, "status"));
+          std::uint64_t last_seq = 0;
+          REQUIRE(o["last_seq"].get(last_seq) == simdjson::SUCCESS);
+          CHECK(sum.last_seq == last_seq);
+          const auto at = opt_string(o, "updated_at");
+          CHECK(sum.updated_at.has_value() == at.has_value());
+          if (at && sum.updated_at) CHECK(*sum.updated_at == ParseRfc3339(*at).value().utc);
+          ++compared;
+          with_status += sum.status.has_value();
+          with_customer += sum.customer_id.has_value();
+        }
+      }
+    }
+  }
+  // The comparisons covered set and unset values alike.
+  CHECK(compared > 1000);
+  CHECK(with_status > 100);
+  CHECK(with_customer > 100);
+  CHECK(compared - with_status > 100);
+}
+
 TEST_CASE("views: perf" * doctest::skip()) {
   const std::vector<Event> events = Shipment();
   constexpr int kShipments = 20000;

@@ -1,21 +1,13 @@
 #include "server/api/shipment_index.h"
 
-#include <simdjson.h>
-
 #include <algorithm>
 #include <charconv>
 #include <mutex>
 
-#include "schemas/time.h"
+#include "projections/views.h"
 
 namespace waybill::server::api {
 namespace {
-
-std::optional<std::string> OptString(simdjson::dom::object& obj, std::string_view key) {
-  std::string_view v;
-  if (obj[key].get(v) != simdjson::SUCCESS) return std::nullopt;
-  return std::string(v);
-}
 
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -50,20 +42,17 @@ ShipmentSummary SummarizeViews(std::string_view shipment_id,
   for (projections::ViewKind kind : projections::kAllViews) {
     if (const auto* v = views.get(kind)) s.last_seq_all = std::max(s.last_seq_all, v->last_seq());
   }
-  // The masked combined object is the single source of these fields' meaning.
-  const std::string json = views.ToJson(shipment_id, /*include_freight_cost=*/false);
-  // A parser allocates its buffers on first use: keep one per thread, not one per call.
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::object obj;
-  if (parser.parse(json).get(obj) != simdjson::SUCCESS) return s;
-  s.customer_id = OptString(obj, "customer_id");
-  s.carrier = OptString(obj, "carrier");
-  s.status = OptString(obj, "status");
-  std::uint64_t seq = 0;
-  if (obj["last_seq"].get(seq) == simdjson::SUCCESS) s.last_seq = seq;
-  if (auto at = OptString(obj, "updated_at")) {
-    if (auto parsed = ParseRfc3339(*at); parsed.ok()) s.updated_at = parsed->utc;
-  }
+  // What the masked combined object (GET without costs:read) says, without rendering it:
+  // rendering and re-parsing the whole object, milestones and all, was most of the refresh's
+  // ~30 us per event under ingest.
+  projections::CombinedSummary c =
+      projections::SummarizeCombined(shipment_id, views.status.get(), views.eta.get(),
+                                     views.freight_cost.get(), /*include_freight_cost=*/false);
+  s.customer_id = std::move(c.customer_id);
+  s.carrier = std::move(c.carrier);
+  s.status = std::move(c.status);
+  s.last_seq = c.last_seq;
+  s.updated_at = c.updated_at.value_or(0);
   return s;
 }
 
