@@ -68,6 +68,32 @@ Result<std::unique_ptr<ShipmentView>> ReadStoredView(const ledger::Ledger& ledge
   return DecodeView(view, *bytes);
 }
 
+Result<std::vector<ShipmentViews>> ReadStoredViews(const ledger::Ledger& ledger,
+                                                   const std::array<std::uint32_t, 3>& generations,
+                                                   const std::vector<std::string>& shipment_ids) {
+  constexpr std::size_t kViews = std::size(kAllViews);
+  std::vector<std::string> keys;
+  keys.reserve(shipment_ids.size() * kViews);
+  for (const std::string& id : shipment_ids) {
+    for (std::size_t i = 0; i < kViews; ++i) {
+      keys.push_back(ViewKey(kAllViews[i], generations[i], id));
+    }
+  }
+  auto read = ledger.MultiGetAux(ledger::AuxSpace::kViews, keys);
+  if (!read.ok()) return read.status();
+  std::vector<ShipmentViews> out(shipment_ids.size());
+  for (std::size_t s = 0; s < shipment_ids.size(); ++s) {
+    for (std::size_t i = 0; i < kViews; ++i) {
+      const auto& bytes = (*read)[s * kViews + i];
+      if (!bytes) continue;
+      auto view = DecodeView(kAllViews[i], *bytes);
+      if (!view.ok()) return view.status();
+      out[s].slot(kAllViews[i]) = std::move(view).value();
+    }
+  }
+  return out;
+}
+
 Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger, std::string_view shipment_id) {
   // One batched read (portal GETs are hot), which RocksDB answers from one consistent state:
   // the checkpoint, the active generations, and the three views in the generations this thread

@@ -39,6 +39,12 @@ struct ShipmentViews {
                                                                    std::uint32_t generation,
                                                                    std::string_view shipment_id);
 
+// The stored views of each of `shipment_ids` in the given generations (indexed like
+// kAllViews), with one batched read; an entry is empty for a shipment with no stored view.
+[[nodiscard]] Result<std::vector<ShipmentViews>> ReadStoredViews(
+    const ledger::Ledger& ledger, const std::array<std::uint32_t, 3>& generations,
+    const std::vector<std::string>& shipment_ids);
+
 // The views of a shipment as of the whole log: the stored views, plus the shipment's events
 // the worker has not folded yet (past the checkpoint) folded on top in memory. Versions are
 // then those the worker will store. Empty when the shipment has no events.

@@ -1,6 +1,7 @@
 #include "server/api/shipment_index.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <mutex>
 
@@ -118,7 +119,7 @@ Status ShipmentIndex::Reload(const ledger::Ledger& ledger) {
 Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
                               const std::vector<std::string>& shipment_ids) {
   if (shipment_ids.empty()) return Status::Ok();
-  std::uint32_t gens[3];
+  std::array<std::uint32_t, 3> gens{};
   for (int i = 0; i < 3; ++i) {
     auto gen = projections::ReadActiveGeneration(ledger, projections::kAllViews[i]);
     if (!gen.ok()) return gen.status();
@@ -126,15 +127,20 @@ Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
   }
   std::vector<ShipmentSummary> summaries;
   summaries.reserve(shipment_ids.size());
-  for (const std::string& id : shipment_ids) {
-    projections::ShipmentViews views;
-    for (int i = 0; i < 3; ++i) {
-      auto stored = projections::ReadStoredView(ledger, projections::kAllViews[i], gens[i], id);
-      if (!stored.ok()) return stored.status();
-      views.slot(projections::kAllViews[i]) = std::move(stored).value();
+  // Batched reads, in chunks: views grow with their shipment's history, and a refresh after a
+  // long stall may name every shipment.
+  constexpr std::size_t kChunk = 256;
+  std::vector<std::string> chunk;
+  for (std::size_t begin = 0; begin < shipment_ids.size(); begin += kChunk) {
+    const std::size_t end = std::min(shipment_ids.size(), begin + kChunk);
+    chunk.assign(shipment_ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                 shipment_ids.begin() + static_cast<std::ptrdiff_t>(end));
+    auto stored = projections::ReadStoredViews(ledger, gens, chunk);
+    if (!stored.ok()) return stored.status();
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const projections::ShipmentViews& views = (*stored)[i];
+      if (!views.empty()) summaries.push_back(SummarizeViews(chunk[i], views));
     }
-    if (views.empty()) continue;
-    summaries.push_back(SummarizeViews(id, views));
   }
   std::unique_lock lock(mu_);
   for (auto& s : summaries) PutLocked(std::move(s));
