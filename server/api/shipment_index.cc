@@ -44,8 +44,8 @@ ShipmentSummary SummarizeViews(std::string_view shipment_id,
     if (const auto* v = views.get(kind)) s.last_seq_all = std::max(s.last_seq_all, v->last_seq());
   }
   // What the masked combined object (GET without costs:read) says, without rendering it:
-  // rendering and re-parsing the whole object, milestones and all, was most of the refresh's
-  // ~30 us per event under ingest.
+  // rendering the whole object, milestones and all, and parsing it back cost far more than
+  // these five fields (docs/benchmarks-http.md).
   projections::CombinedSummary c =
       projections::SummarizeCombined(shipment_id, views.status.get(), views.eta.get(),
                                      views.freight_cost.get(), /*include_freight_cost=*/false);
