@@ -70,7 +70,7 @@ Result<std::unique_ptr<ShipmentView>> ReadStoredView(const ledger::Ledger& ledge
 
 Result<std::vector<ShipmentViews>> ReadStoredViews(const ledger::Ledger& ledger,
                                                    const std::array<std::uint32_t, 3>& generations,
-                                                   const std::vector<std::string>& shipment_ids) {
+                                                   std::span<const std::string> shipment_ids) {
   constexpr std::size_t kViews = std::size(kAllViews);
   std::vector<std::string> keys;
   keys.reserve(shipment_ids.size() * kViews);

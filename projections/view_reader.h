@@ -7,6 +7,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "ledger/ledger.h"
@@ -43,7 +44,7 @@ struct ShipmentViews {
 // kAllViews), with one batched read; an entry is empty for a shipment with no stored view.
 [[nodiscard]] Result<std::vector<ShipmentViews>> ReadStoredViews(
     const ledger::Ledger& ledger, const std::array<std::uint32_t, 3>& generations,
-    const std::vector<std::string>& shipment_ids);
+    std::span<const std::string> shipment_ids);
 
 // The views of a shipment as of the whole log: the stored views, plus the shipment's events
 // the worker has not folded yet (past the checkpoint) folded on top in memory. Versions are

@@ -86,28 +86,30 @@ struct Combined {
   std::optional<UnixNanos> updated_at;
 };
 
-void Combine(std::string_view shipment_id, const ShipmentView* status, const ShipmentView* eta,
-             const ShipmentView* freight_cost, bool include_freight_cost, Combined* c) {
+Combined Combine(std::string_view shipment_id, const ShipmentView* status, const ShipmentView* eta,
+                 const ShipmentView* freight_cost, bool include_freight_cost) {
+  Combined c(shipment_id);
   const ShipmentView* given[] = {status, eta, freight_cost};
-  c->count = include_freight_cost ? 3 : 2;
-  for (int i = 0; i < c->count; ++i) {
+  c.count = include_freight_cost ? 3 : 2;
+  for (int i = 0; i < c.count; ++i) {
     // A missing view (or one of the wrong kind) renders as a fresh one.
     if (given[i] != nullptr && given[i]->kind() == kAllViews[i]) {
-      c->views[i] = given[i];
+      c.views[i] = given[i];
     } else {
-      c->fresh[i] = MakeView(kAllViews[i], shipment_id);
-      c->views[i] = c->fresh[i].get();
+      c.fresh[i] = MakeView(kAllViews[i], shipment_id);
+      c.views[i] = c.fresh[i].get();
     }
-    c->last_seq = std::max(c->last_seq, c->views[i]->last_seq());
-    if (const ViewHeader* h = HeaderOf(c->views[i])) {
+    c.last_seq = std::max(c.last_seq, c.views[i]->last_seq());
+    if (const ViewHeader* h = HeaderOf(c.views[i])) {
       // Each header is a maximum over the same total order, so merging them yields the header
       // of all events any of the views has folded.
-      c->header.MergeFieldsFrom(*h);
+      c.header.MergeFieldsFrom(*h);
       if (h->version() != 0) {
-        c->updated_at = std::max(c->updated_at.value_or(h->updated_at()), h->updated_at());
+        c.updated_at = std::max(c.updated_at.value_or(h->updated_at()), h->updated_at());
       }
     }
   }
+  return c;
 }
 
 }  // namespace
@@ -115,8 +117,7 @@ void Combine(std::string_view shipment_id, const ShipmentView* status, const Shi
 std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* status,
                              const ShipmentView* eta, const ShipmentView* freight_cost,
                              bool include_freight_cost) {
-  Combined c(shipment_id);
-  Combine(shipment_id, status, eta, freight_cost, include_freight_cost, &c);
+  const Combined c = Combine(shipment_id, status, eta, freight_cost, include_freight_cost);
   std::string out;
   out.reserve(1024);
   out.push_back('{');
@@ -143,8 +144,7 @@ std::string CombinedViewJson(std::string_view shipment_id, const ShipmentView* s
 CombinedSummary SummarizeCombined(std::string_view shipment_id, const ShipmentView* status,
                                   const ShipmentView* eta, const ShipmentView* freight_cost,
                                   bool include_freight_cost) {
-  Combined c(shipment_id);
-  Combine(shipment_id, status, eta, freight_cost, include_freight_cost, &c);
+  const Combined c = Combine(shipment_id, status, eta, freight_cost, include_freight_cost);
   CombinedSummary s;
   s.customer_id = c.header.customer_id();
   s.carrier = c.header.carrier();

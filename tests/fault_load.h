@@ -404,7 +404,6 @@ class ViewRecorder {
         ++unparsable_;
         return;
       }
-      got_[{u.view, u.shipment}].push_back(u.version);
       receipts_[{u.view, u.shipment}].push_back({u.version, disconnects_.load()});
       ++received_;
     });
@@ -419,7 +418,12 @@ class ViewRecorder {
 
   std::map<Key, std::vector<std::uint64_t>> Received() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return got_;
+    std::map<Key, std::vector<std::uint64_t>> versions;
+    for (const auto& [key, list] : receipts_) {
+      auto& out = versions[key];
+      for (const Receipt& r : list) out.push_back(r.version);
+    }
+    return versions;
   }
   // One delivery, with the recorder's connection generation at the time (its count of
   // disconnects, as on_state_change reported them).
@@ -449,7 +453,6 @@ class ViewRecorder {
   std::unique_ptr<nats::NatsClient> client_;
   std::unique_ptr<nats::Subscription> sub_;
   mutable std::mutex mu_;
-  std::map<Key, std::vector<std::uint64_t>> got_;
   std::map<Key, std::vector<Receipt>> receipts_;
   std::uint64_t received_ = 0;
   std::uint64_t unparsable_ = 0;

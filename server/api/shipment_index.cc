@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <mutex>
+#include <span>
 
 #include "projections/views.h"
 
@@ -130,11 +131,9 @@ Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
   // Batched reads, in chunks: views grow with their shipment's history, and a refresh after a
   // long stall may name every shipment.
   constexpr std::size_t kChunk = 256;
-  std::vector<std::string> chunk;
-  for (std::size_t begin = 0; begin < shipment_ids.size(); begin += kChunk) {
-    const std::size_t end = std::min(shipment_ids.size(), begin + kChunk);
-    chunk.assign(shipment_ids.begin() + static_cast<std::ptrdiff_t>(begin),
-                 shipment_ids.begin() + static_cast<std::ptrdiff_t>(end));
+  const std::span<const std::string> all(shipment_ids);
+  for (std::size_t begin = 0; begin < all.size(); begin += kChunk) {
+    const auto chunk = all.subspan(begin, std::min(kChunk, all.size() - begin));
     auto stored = projections::ReadStoredViews(ledger, gens, chunk);
     if (!stored.ok()) return stored.status();
     for (std::size_t i = 0; i < chunk.size(); ++i) {
