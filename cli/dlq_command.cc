@@ -245,7 +245,7 @@ int RunDlq(int argc, char** argv) {
       ReportError("dlq", dl.status().message());
       return kExitIoError;
     }
-    std::cout << ledger::DeadLetterJson(*dl, true) << std::endl;
+    std::cout << ledger::DeadLetterJson(*dl) << std::endl;
     return kExitOk;
   }
   if (action == "drop") {
@@ -259,7 +259,7 @@ int RunDlq(int argc, char** argv) {
   }
 
   // list and retry --all walk the dead letters in id order.
-  std::vector<ledger::DeadLetter> selected;
+  std::vector<ledger::DeadLetterSummary> selected;
   if (action == "list" || a.all) {
     std::uint64_t after = 0;
     for (;;) {
@@ -269,10 +269,11 @@ int RunDlq(int argc, char** argv) {
         return kExitIoError;
       }
       if (page->empty()) break;
-      after = page->back().id;
-      for (auto& dl : *page) {
-        if (dl.state == ledger::DeadLetterState::kPending || (action == "list" && a.all)) {
-          selected.push_back(std::move(dl));
+      after = page->back().letter.id;
+      for (auto& summary : *page) {
+        if (summary.letter.state == ledger::DeadLetterState::kPending ||
+            (action == "list" && a.all)) {
+          selected.push_back(std::move(summary));
         }
       }
     }
@@ -280,7 +281,7 @@ int RunDlq(int argc, char** argv) {
   if (action == "list") {
     std::vector<std::string> listed;
     listed.reserve(selected.size());
-    for (const auto& dl : selected) listed.push_back(ledger::DeadLetterJson(dl, false));
+    for (const auto& summary : selected) listed.push_back(ledger::DeadLetterSummaryJson(summary));
     PrintDeadLetters(listed, a.json);
     return kExitOk;
   }
@@ -293,7 +294,7 @@ int RunDlq(int argc, char** argv) {
   }
   std::vector<std::uint64_t> ids;
   if (a.id) ids.push_back(*a.id);
-  for (const auto& dl : selected) ids.push_back(dl.id);
+  for (const auto& summary : selected) ids.push_back(summary.letter.id);
   RetryTotals totals;
   ProgressMeter meter("dlq retry", ids.size(), ProgressUnit::kItems, a.all && StderrIsTerminal());
   for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -111,8 +111,10 @@ TEST_CASE("a message in an unknown format becomes one dead letter with its bytes
   auto listed = f.ledger->ListDeadLetters(0, 10);
   REQUIRE(listed.ok());
   REQUIRE(listed->size() == 1);
-  const ledger::DeadLetter& dl = listed->front();
-  CHECK(dl.id == r.dead_letter_id);
+  CHECK(listed->front().letter.id == r.dead_letter_id);
+  auto stored = f.ledger->GetDeadLetter(r.dead_letter_id);
+  REQUIRE(stored.ok());
+  const ledger::DeadLetter& dl = *stored;
   CHECK(dl.raw == body);
   CHECK(dl.format == "edifact-iftsta");
   CHECK(dl.partner == std::optional<std::string>("ACME"));

@@ -26,9 +26,28 @@ std::string_view ToString(DeadLetterState state) {
   return "unknown";
 }
 
+// Loads a string field by skipping its bytes and keeping their count.
+struct SkippedString {
+  std::uint64_t* size;
+};
+
+void CEREAL_LOAD_FUNCTION_NAME(ContentInputArchive& ar, SkippedString& s) {
+  *s.size = ar.ReadSize();
+  (void)ar.TakeBytes(*s.size);
+}
+
+// Field order is the record format: append only (under ar.version()), and keep
+// LoadSummary's order the same.
 template <class Archive>
 void serialize(Archive& ar, DeadLetter& d) {
   ar(d.id, d.received_at, d.format, d.partner, d.principal, d.raw, d.reasons, d.origin, d.position,
+     d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
+}
+
+void LoadSummary(ContentInputArchive& ar, DeadLetterSummary& s) {
+  DeadLetter& d = s.letter;
+  SkippedString raw{&s.raw_bytes};
+  ar(d.id, d.received_at, d.format, d.partner, d.principal, raw, d.reasons, d.origin, d.position,
      d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
 }
 
@@ -43,6 +62,16 @@ Status DecodeDeadLetter(std::string_view bytes, DeadLetter* dl) {
   try {
     ContentInputArchive ar(bytes, kDeadLetterVersion);
     ar(*dl);
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("dead-letter record does not decode: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+Status DecodeDeadLetterSummary(std::string_view bytes, DeadLetterSummary* summary) {
+  try {
+    ContentInputArchive ar(bytes, kDeadLetterVersion);
+    LoadSummary(ar, *summary);
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("dead-letter record does not decode: ") + e.what());
   }

@@ -46,8 +46,18 @@ struct DeadLetter {
   bool operator==(const DeadLetter&) const = default;
 };
 
+// A dead letter as lists show it: every field but the raw message, whose size it keeps. A
+// page of a thousand dead letters with their raws could hold a thousand maximum-size
+// bodies; listings never need the bytes, and GetDeadLetter reads them one at a time.
+struct DeadLetterSummary {
+  DeadLetter letter;  // `raw` left empty
+  std::uint64_t raw_bytes = 0;
+};
+
 std::string EncodeDeadLetter(const DeadLetter& dl);
 [[nodiscard]] Status DecodeDeadLetter(std::string_view bytes, DeadLetter* dl);
+// Decodes the same record without copying its raw message.
+[[nodiscard]] Status DecodeDeadLetterSummary(std::string_view bytes, DeadLetterSummary* summary);
 
 struct RawMessage;
 std::string EncodeRawRecord(std::string_view bytes, std::string_view format,

@@ -14,9 +14,7 @@ void AppendOptional(const char* key, const std::optional<std::string>& v, std::s
   AppendJsonString(*v, out);
 }
 
-}  // namespace
-
-std::string DeadLetterJson(const DeadLetter& dl, bool with_raw) {
+std::string Render(const DeadLetter& dl, std::uint64_t raw_bytes, bool with_raw) {
   std::string out = "{\"id\":" + std::to_string(dl.id) + ",\"state\":\"" +
                     std::string(ToString(dl.state)) + "\",\"received_at\":\"" +
                     FormatUtc(dl.received_at) + "\",\"format\":";
@@ -34,13 +32,21 @@ std::string DeadLetterJson(const DeadLetter& dl, bool with_raw) {
   if (dl.updated_at != 0) out += ",\"updated_at\":\"" + FormatUtc(dl.updated_at) + "\"";
   AppendOptional("updated_by", dl.updated_by, &out);
   AppendOptional("resolution", dl.resolution, &out);
-  out += ",\"raw_bytes\":" + std::to_string(dl.raw.size());
+  out += ",\"raw_bytes\":" + std::to_string(raw_bytes);
   if (with_raw) {
     out += ",\"raw\":";
     AppendJsonString(dl.raw, &out);
   }
   out += '}';
   return out;
+}
+
+}  // namespace
+
+std::string DeadLetterJson(const DeadLetter& dl) { return Render(dl, dl.raw.size(), true); }
+
+std::string DeadLetterSummaryJson(const DeadLetterSummary& summary) {
+  return Render(summary.letter, summary.raw_bytes, false);
 }
 
 }  // namespace waybill::ledger

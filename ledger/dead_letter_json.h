@@ -1,7 +1,7 @@
 // The JSON object of a dead letter, shared by `waybill dlq` and the admin API:
 // {"id","state","received_at","format","partner"?,"principal"?,"origin"?,"position"?,
 //  "reasons":[...],"attempts","updated_at"?,"updated_by"?,"resolution"?,"raw_bytes",
-//  "raw"? (with_raw)}. Optional members are left out when unset.
+//  "raw"? (DeadLetterJson only)}. Optional members are left out when unset.
 // Thread-safety: pure.
 #pragma once
 
@@ -11,6 +11,9 @@
 
 namespace waybill::ledger {
 
-std::string DeadLetterJson(const DeadLetter& dl, bool with_raw);
+// One dead letter shown whole, its raw message included.
+std::string DeadLetterJson(const DeadLetter& dl);
+// One dead letter as listed: the same object without "raw".
+std::string DeadLetterSummaryJson(const DeadLetterSummary& summary);
 
 }  // namespace waybill::ledger

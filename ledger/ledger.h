@@ -278,8 +278,9 @@ class Ledger {
 
   [[nodiscard]] virtual Result<LedgerStats> Stats() const = 0;
 
-  // Dead letters in id order, starting after `after_id`, at most `limit`.
-  [[nodiscard]] virtual Result<std::vector<DeadLetter>> ListDeadLetters(
+  // Dead letters in id order, starting after `after_id`, at most `limit`, without their raw
+  // messages (GetDeadLetter reads one whole).
+  [[nodiscard]] virtual Result<std::vector<DeadLetterSummary>> ListDeadLetters(
       std::uint64_t after_id, std::size_t limit) const = 0;
   [[nodiscard]] virtual Result<DeadLetter> GetDeadLetter(std::uint64_t id) const = 0;
 

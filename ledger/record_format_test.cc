@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "ledger/dead_letter.h"
 #include "ledger/key_layout.h"
 #include "schemas/event_codec.h"
 #include "schemas/sha256.h"
@@ -64,6 +65,38 @@ TEST_CASE("key encodings sort as the layout promises") {
   CHECK(IdempotencyKey("x").size() == 9);
   CHECK(Fnv1a64("") == 0xcbf29ce484222325ULL);  // pinned: persisted in keys
   CHECK(Fnv1a64("a") == 0xaf63dc4c8601ec8cULL);
+}
+
+TEST_CASE("a dead letter's summary decodes every field but the raw message, and its size") {
+  DeadLetter dl;
+  dl.id = 42;
+  dl.received_at = 1'700'000'000'000'000'000;
+  dl.format = "x12";
+  dl.partner = "ACME";
+  dl.principal = "svc:edi";
+  dl.raw = std::string(300'000, 'Z');  // a size whose varint takes three bytes
+  dl.reasons = {"ST02: does not match SE02", "SE01: 7 segments counted, 9 declared"};
+  dl.origin = "http";
+  dl.position = "ST 0001";
+  dl.state = DeadLetterState::kDropped;
+  dl.attempts = 3;
+  dl.updated_at = dl.received_at + 5;
+  dl.updated_by = "ops";
+  dl.resolution = "dropped: duplicate of a corrected resend";
+  const std::string record = EncodeDeadLetter(dl);
+
+  DeadLetterSummary summary;
+  REQUIRE(DecodeDeadLetterSummary(record, &summary).ok());
+  CHECK(summary.raw_bytes == dl.raw.size());
+  CHECK(summary.letter.raw.empty());
+  DeadLetter without_raw = dl;
+  without_raw.raw.clear();
+  CHECK(summary.letter == without_raw);
+
+  DeadLetterSummary truncated;
+  const Status s = DecodeDeadLetterSummary(record.substr(0, 100), &truncated);
+  CHECK(s.code() == ErrorCode::kCorruption);
+  CHECK(s.message().find("dead-letter record does not decode") != std::string::npos);
 }
 
 }  // namespace waybill::ledger

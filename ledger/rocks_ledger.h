@@ -36,8 +36,8 @@ class RocksLedger final : public Ledger {
   Result<RawMessage> GetRaw(const Sha256& hash) const override;
   Result<VerifyReport> Verify(std::uint64_t from, std::uint64_t to) const override;
   Result<LedgerStats> Stats() const override;
-  Result<std::vector<DeadLetter>> ListDeadLetters(std::uint64_t after_id,
-                                                  std::size_t limit) const override;
+  Result<std::vector<DeadLetterSummary>> ListDeadLetters(std::uint64_t after_id,
+                                                         std::size_t limit) const override;
   Result<DeadLetter> GetDeadLetter(std::uint64_t id) const override;
   bool WaitForHeadAfter(std::uint64_t seq, std::chrono::milliseconds timeout) const override;
   Status WriteAux(const AuxBatch& batch) override;

@@ -303,15 +303,15 @@ Result<LedgerStats> RocksLedger::Stats() const {
   return stats;
 }
 
-Result<std::vector<DeadLetter>> RocksLedger::ListDeadLetters(std::uint64_t after_id,
-                                                             std::size_t limit) const {
-  std::vector<DeadLetter> out;
+Result<std::vector<DeadLetterSummary>> RocksLedger::ListDeadLetters(std::uint64_t after_id,
+                                                                    std::size_t limit) const {
+  std::vector<DeadLetterSummary> out;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf_[kDeadLetters]));
   for (it->Seek(SeqKey(after_id + 1)); it->Valid() && out.size() < limit; it->Next()) {
-    DeadLetter dl;
+    DeadLetterSummary dl;
     const rocksdb::Slice v = it->value();
-    WAYBILL_RETURN_IF_ERROR(DecodeDeadLetter(std::string_view(v.data(), v.size()), &dl));
+    WAYBILL_RETURN_IF_ERROR(DecodeDeadLetterSummary(std::string_view(v.data(), v.size()), &dl));
     out.push_back(std::move(dl));
   }
   if (!it->status().ok()) return IoStatus(it->status(), "reading dead letters");

@@ -189,7 +189,8 @@ void Api::Impl::AdminDlqList(Call& call) {
     auto page = deps_.ledger.ListDeadLetters(cursor, 1000);
     if (!page.ok()) return call.respond(StatusError(call.request, page.status()));
     if (page->empty()) break;
-    for (const auto& dl : *page) {
+    for (const auto& summary : *page) {
+      const ledger::DeadLetter& dl = summary.letter;
       if (state == "pending" && dl.state != ledger::DeadLetterState::kPending) {
         cursor = dl.id;
         continue;
@@ -199,7 +200,7 @@ void Api::Impl::AdminDlqList(Call& call) {
         break;
       }
       if (returned) body.push_back(',');
-      body += ledger::DeadLetterJson(dl, false);
+      body += ledger::DeadLetterSummaryJson(summary);
       ++returned;
       cursor = dl.id;
     }
@@ -217,8 +218,7 @@ void Api::Impl::AdminDlqShow(Call& call) {
   }
   auto dl = deps_.ledger.GetDeadLetter(*id);
   if (!dl.ok()) return call.respond(StatusError(call.request, dl.status()));
-  call.respond(
-      JsonResponse(call.request, beast_http::status::ok, ledger::DeadLetterJson(*dl, true)));
+  call.respond(JsonResponse(call.request, beast_http::status::ok, ledger::DeadLetterJson(*dl)));
 }
 
 void Api::Impl::AdminDlqRetry(Call& call) {

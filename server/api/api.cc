@@ -456,7 +456,8 @@ void Api::Impl::RegisterCollectors() {
     for (;;) {
       auto page = deps_.ledger.ListDeadLetters(dead_letters_seen_through_, 1000);
       if (!page.ok() || page->empty()) break;
-      for (const auto& dl : *page) {
+      for (const auto& summary : *page) {
+        const ledger::DeadLetter& dl = summary.letter;
         ++dead_letters_by_source_[{dl.format, dl.partner.value_or("")}];
         dead_letters_seen_through_ = dl.id;
       }

@@ -163,10 +163,11 @@ TEST_CASE("a file in an unknown format's folder is dead-lettered whole and goes 
   auto listed = inbox.ledger->ListDeadLetters(0, 10);
   REQUIRE(listed.ok());
   REQUIRE(listed->size() == 1);
-  CHECK(listed->front().id == ids[0]);
-  CHECK(listed->front().raw == "UNB+UNOC:3+ACME+WAYBILL'\n");
-  CHECK(listed->front().format == "edifact");
-  CHECK(listed->front().origin == std::optional<std::string>("inbox/edifact/status.edi"));
+  const ledger::DeadLetter& listed_one = listed->front().letter;
+  CHECK(listed_one.id == ids[0]);
+  CHECK(inbox.ledger->GetDeadLetter(ids[0])->raw == "UNB+UNOC:3+ACME+WAYBILL'\n");
+  CHECK(listed_one.format == "edifact");
+  CHECK(listed_one.origin == std::optional<std::string>("inbox/edifact/status.edi"));
 }
 
 TEST_CASE("an x12 file goes through the x12 adapter") {
