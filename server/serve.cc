@@ -19,6 +19,7 @@
 #include "server/control_socket.h"
 #include "server/http/http_server.h"
 #include "server/inbox/inbox_watcher.h"
+#include "server/memory_trimmer.h"
 #include "server/metrics/kpi_tracker.h"
 #include "server/metrics/ledger_collector.h"
 #include "server/metrics/registry.h"
@@ -183,6 +184,18 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     return l->ReadShipment(id);
   };
   metrics::KpiTracker kpis(registry, kpi_options);
+
+  // Freed memory above a reserve goes back to the system once a second, so a burst of large
+  // requests does not leave the server at its peak RSS (memory_trimmer.h).
+  MemoryTrimmer trimmer;
+  registry.AddCollector([&trimmer](metrics::Exposition& out) {
+    out.Sample("waybill_allocator_free_bytes", "Memory the allocator holds free for reuse", "gauge",
+               {}, static_cast<double>(MemoryTrimmer::FreeBytes()));
+    out.Sample("waybill_allocator_released_bytes_total",
+               "Free memory handed back to the operating system", "counter", {},
+               static_cast<double>(trimmer.released_total()));
+  });
+  std::jthread trimmer_thread([&trimmer](std::stop_token s) { trimmer.Run(s); });
 
   // The outbox publisher and the API are created later; the worker reaches them through
   // these pointers.
