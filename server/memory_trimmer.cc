@@ -1,5 +1,6 @@
 #include "server/memory_trimmer.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -22,8 +23,9 @@ std::size_t MemoryTrimmer::FreeBytes() {
   return 0;
 }
 
-std::size_t MemoryTrimmer::TrimOnce() {
-  const std::size_t free_bytes = FreeBytes();
+std::size_t MemoryTrimmer::TrimOnce() { return ReleaseAbove(FreeBytes()); }
+
+std::size_t MemoryTrimmer::ReleaseAbove(std::size_t free_bytes) {
   if (free_bytes <= options_.keep_free_bytes) return 0;
   const std::size_t excess = free_bytes - options_.keep_free_bytes;
 #if WAYBILL_HAS_TCMALLOC
@@ -35,13 +37,23 @@ std::size_t MemoryTrimmer::TrimOnce() {
 
 void MemoryTrimmer::Run(std::stop_token stop) {
   if (!Supported()) return;
+  constexpr int kSamplesPerInterval = 10;
+  const auto sample_every =
+      std::max(options_.interval / kSamplesPerInterval, std::chrono::milliseconds(1));
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock<std::mutex> lock(mu);
   while (!stop.stop_requested()) {
-    cv.wait_for(lock, stop, options_.interval, [] { return false; });
+    // Only what stayed free the whole interval goes back: under steady load the free pages
+    // are reused within the interval, and returning them would only make the next
+    // allocations fault them in again.
+    std::size_t low_water = SIZE_MAX;
+    for (int i = 0; i < kSamplesPerInterval && !stop.stop_requested(); ++i) {
+      cv.wait_for(lock, stop, sample_every, [] { return false; });
+      low_water = std::min(low_water, FreeBytes());
+    }
     if (stop.stop_requested()) break;
-    (void)TrimOnce();
+    (void)ReleaseAbove(low_water);
   }
 }
 

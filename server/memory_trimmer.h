@@ -6,7 +6,8 @@
 // pages in its page heap and returns them only as later frees come by; a server that goes
 // quiet after a burst would hold them indefinitely. Returning every free page at once
 // (TCMALLOC_AGGRESSIVE_DECOMMIT) cost the X12 import 28% of its throughput, so the trimmer
-// leaves a working reserve in place and releases only what lies above it, once per interval.
+// leaves a working reserve in place and, once per interval, releases what lay above it for
+// the whole interval.
 // glibc and the sanitizers' allocators return large blocks themselves: with them the
 // trimmer is a no-op (Supported() is false).
 #pragma once
@@ -37,13 +38,17 @@ class MemoryTrimmer {
   // Releases the free bytes above keep_free_bytes; returns how many it asked to release.
   // Call from one thread at a time (Run's, or a test's).
   std::size_t TrimOnce();
-  // Trims every interval until `stop` is requested. Returns at once when unsupported.
+  // Until `stop` is requested, samples the free bytes ten times per interval and at its end
+  // releases what stayed free throughout (the low-water mark) above keep_free_bytes.
+  // Returns at once when unsupported.
   void Run(std::stop_token stop);
 
   // Bytes released so far. Thread-safe.
   std::uint64_t released_total() const { return released_total_.load(std::memory_order_relaxed); }
 
  private:
+  std::size_t ReleaseAbove(std::size_t free_bytes);
+
   MemoryTrimmerOptions options_;
   std::atomic<std::uint64_t> released_total_{0};
 };
