@@ -1027,9 +1027,9 @@ TEST_CASE(
   }
 
   // Settled: the last dead letters shown were megabytes of escaped binary each, and the
-  // server hands freed memory above its allocator's reserve back once a second
-  // (server/memory_trimmer.h). Within 384 MiB of the start: RocksDB's write buffers (32-64
-  // MiB per column family) hold the dead letters just written.
+  // server hands memory that stayed free above its allocator's reserve back within about
+  // two seconds (server/memory_trimmer.h). Within 384 MiB of the start: RocksDB's write buffers
+  // (32-64 MiB per column family) hold the dead letters just written.
   const std::uint64_t settled_bound_kib = mem_before.rss_kib + 384 * 1024;
   Memory mem_after;
   (void)WaitFor(std::chrono::seconds(5), [&] {
