@@ -141,19 +141,24 @@ Status Projector::FlushFold(Fold& fold, ledger::AuxBatch* batch) {
 }
 
 Status Projector::FlushDirty(Fold& fold, ledger::AuxBatch* batch, std::size_t write_every) {
+  // In key order (view, generation, shipment): the memtable's skiplist inserts a sorted run
+  // from where the previous key went, while scattered keys each search it from the top.
+  std::sort(fold.dirty.begin(), fold.dirty.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
   std::string encoded;
-  for (auto& [shipment, entry] : fold.dirty) {
-    for (ViewKind kind : kAllViews) {
-      const std::size_t i = Index(kind);
-      if ((entry->dirty & (1u << i)) == 0) continue;
+  for (ViewKind kind : kAllViews) {
+    const std::size_t i = Index(kind);
+    const auto bit = static_cast<std::uint8_t>(1u << i);
+    for (auto& [shipment, entry] : fold.dirty) {
+      if ((entry->dirty & bit) == 0) continue;
       encoded.clear();
       entry->views[i]->Encode(&encoded);
       batch->Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
-    }
-    entry->dirty = 0;
-    if (batch->size() >= write_every) {
-      WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(*batch));
-      *batch = ledger::AuxBatch();
+      entry->dirty &= static_cast<std::uint8_t>(~bit);
+      if (batch->size() >= write_every) {
+        WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(*batch));
+        *batch = ledger::AuxBatch();
+      }
     }
   }
   fold.dirty.clear();
