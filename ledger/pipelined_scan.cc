@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "ledger/rocks_ledger.h"
+
 namespace waybill::ledger {
 namespace {
 
@@ -36,6 +38,7 @@ Status PipelinedScan(std::unique_ptr<rocksdb::Iterator> it, std::string_view sta
   rocksdb::Status read_status;                // guarded by mu
 
   std::thread reader([&] {
+    DisableRocksPerfCounters();
     std::unique_ptr<Block> block = std::make_unique<Block>();
     auto hand_over = [&]() -> bool {
       std::unique_lock<std::mutex> lock(mu);

@@ -23,6 +23,7 @@ Status RocksLedger::WriteAux(const AuxBatch& batch) {
                                " is open read-only; projections cannot be written");
   }
   if (batch.empty()) return Status::Ok();
+  DisableRocksPerfCounters();
   rocksdb::WriteBatch wb;
   for (const auto& w : batch.writes()) {
     rocksdb::ColumnFamilyHandle* cf = AuxCf(w.space);
@@ -70,6 +71,7 @@ Result<std::vector<std::optional<std::string>>> RocksLedger::MultiGetAux(
     AuxSpace space, const std::vector<std::string>& keys) const {
   std::vector<std::optional<std::string>> out(keys.size());
   if (keys.empty()) return out;
+  DisableRocksPerfCounters();
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
   for (const auto& k : keys) slices.emplace_back(k);

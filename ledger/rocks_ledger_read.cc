@@ -30,6 +30,7 @@ Status RocksLedger::ReadRange(std::uint64_t from, std::uint64_t to,
                               const std::function<bool(const Event&)>& fn) const {
   if (from == 0) from = 1;
   if (to < from) return Status::Ok();
+  DisableRocksPerfCounters();
   const std::string start = SeqKey(from);
   std::string end;
   rocksdb::Slice end_slice;

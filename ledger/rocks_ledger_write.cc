@@ -6,7 +6,6 @@
 // only then completes the callers. A failed write completes every caller of the group with
 // the error and leaves the in-memory head where it was, so the ledger is unchanged.
 #include <pthread.h>
-#include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
@@ -128,9 +127,7 @@ Result<AppendResult> RocksLedger::Append(AppendBatch batch) {
 }
 
 void RocksLedger::WriterLoop() {
-  // RocksDB counts every key comparison in a thread-local perf context by default; on this
-  // thread, which inserts every key, that bookkeeping showed as 4% of the import's CPU.
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  DisableRocksPerfCounters();
   std::vector<Request> group;
   for (;;) {
     {
