@@ -185,8 +185,8 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   };
   metrics::KpiTracker kpis(registry, kpi_options);
 
-  // Freed memory above a reserve goes back to the system once a second, so a burst of large
-  // requests does not leave the server at its peak RSS (memory_trimmer.h).
+  // Memory that stayed free above a reserve for a whole second goes back to the system, so a
+  // burst of large requests does not leave the server at its peak RSS (memory_trimmer.h).
   MemoryTrimmer trimmer;
   registry.AddCollector([&trimmer](metrics::Exposition& out) {
     out.Sample("waybill_allocator_free_bytes", "Memory the allocator holds free for reuse", "gauge",
