@@ -149,6 +149,7 @@ struct RebuildFigures {
   double rebuild_cpu_seconds = 0;
   std::uint64_t catchup_events = 0;
   long rss_after_catchup_mib = 0;
+  projections::Projector::CacheFigures cache_after_catchup;
   double rebuild_seconds = 0;
   std::uint64_t rebuild_events = 0;
 };
@@ -169,6 +170,7 @@ PhaseResult RebuildRun(const std::string& dir, RebuildFigures* f) {
   if (!caught_up.ok()) Die("catch-up", caught_up.status());
   f->catchup_events = *caught_up - before;
   f->rss_after_catchup_mib = PeakRssMibSelf();
+  f->cache_after_catchup = projector->cache();
 
   cpu = CpuSecondsSelf();
   start = Clock::now();
@@ -410,9 +412,10 @@ int main(int argc, char** argv) {
     rebuild_rss.push_back(r.peak_rss_mib);
     std::printf(
         "run %d incremental catch-up: %6.2f s  %8.0f events/s  (%lu events; cpu %.2f s)  "
-        "peak RSS %ld MiB\n",
+        "peak RSS %ld MiB; view cache %zu shipments, %.0f MiB encoded\n",
         run, f.catchup_seconds, catchup_rate, static_cast<unsigned long>(f.catchup_events),
-        f.catchup_cpu_seconds, f.rss_after_catchup_mib);
+        f.catchup_cpu_seconds, f.rss_after_catchup_mib, f.cache_after_catchup.shipments,
+        static_cast<double>(f.cache_after_catchup.bytes) / (1 << 20));
     std::printf(
         "run %d full rebuild:         %6.2f s  %8.0f events/s  (%lu events, 3 views; "
         "cpu %.2f s)  peak RSS %ld MiB\n",

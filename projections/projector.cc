@@ -18,6 +18,7 @@ constexpr std::size_t Index(ViewKind kind) { return static_cast<std::size_t>(kin
 struct Projector::Fold {
   struct Entry {
     ViewSet views;
+    std::array<std::uint32_t, 3> encoded_bytes{};  // as last loaded or written
     std::uint8_t dirty = 0;  // bit per view index: changed since the last flush
   };
   std::array<bool, 3> enabled{};
@@ -33,6 +34,12 @@ struct Projector::Fold {
   std::unordered_map<std::string, Entry> cache;
   std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
   std::vector<std::string> outbox;                           // encoded, in order
+  std::size_t cache_bytes = 0;                               // sum of the entries' encoded_bytes
+
+  void NoteEncoded(Entry& entry, std::size_t i, std::size_t bytes) {
+    cache_bytes = cache_bytes - entry.encoded_bytes[i] + bytes;
+    entry.encoded_bytes[i] = static_cast<std::uint32_t>(bytes);
+  }
 
   bool Owns(const std::string& shipment_id) const {
     return partitions == 1 || std::hash<std::string>{}(shipment_id) % partitions == partition;
@@ -42,6 +49,7 @@ struct Projector::Fold {
     cache.clear();
     dirty.clear();
     outbox.clear();
+    cache_bytes = 0;
   }
 
   // Folds `e` into its (loaded) entry.
@@ -100,6 +108,16 @@ Status Projector::Load() {
   return Status::Ok();
 }
 
+Projector::CacheFigures Projector::cache() const {
+  return {cache_shipments_.load(std::memory_order_relaxed),
+          cache_bytes_.load(std::memory_order_relaxed)};
+}
+
+void Projector::PublishCacheFigures() {
+  cache_shipments_.store(live_->cache.size(), std::memory_order_relaxed);
+  cache_bytes_.store(live_->cache_bytes, std::memory_order_relaxed);
+}
+
 Checkpoint Projector::checkpoint() const {
   std::lock_guard<std::mutex> lock(ckpt_mu_);
   return published_checkpoint_;
@@ -131,7 +149,9 @@ Status Projector::LoadViews(Fold& fold, std::span<const Event> events) {
       return Status(view.status().code(),
                     "shipment " + shipments[slots[i].first] + ": " + view.status().message());
     }
-    fold.cache[shipments[slots[i].first]].views[Index(slots[i].second)] = std::move(view).value();
+    Fold::Entry& entry = fold.cache[shipments[slots[i].first]];
+    entry.views[Index(slots[i].second)] = std::move(view).value();
+    fold.NoteEncoded(entry, Index(slots[i].second), (*values)[i]->size());
   }
   return Status::Ok();
 }
@@ -153,6 +173,7 @@ Status Projector::FlushDirty(Fold& fold, ledger::AuxBatch* batch, std::size_t wr
       if ((entry->dirty & bit) == 0) continue;
       encoded.clear();
       entry->views[i]->Encode(&encoded);
+      fold.NoteEncoded(*entry, i, encoded.size());
       batch->Put(ledger::AuxSpace::kViews, ViewKey(kind, fold.generation[i], *shipment), encoded);
       entry->dirty &= static_cast<std::uint8_t>(~bit);
       if (batch->size() >= write_every) {
@@ -201,6 +222,7 @@ Result<std::size_t> Projector::Step() {
   if (!st.ok()) {
     // The cache is ahead of the store now; forget it so the retry starts from the store.
     fold.Reset();
+    PublishCacheFigures();
     return st;
   }
   checkpoint_ = next;
@@ -208,7 +230,10 @@ Result<std::size_t> Projector::Step() {
     std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
     published_checkpoint_ = next;
   }
-  if (fold.cache.size() > options_.cache_shipments) fold.Reset();
+  if (fold.cache.size() > options_.cache_shipments || fold.cache_bytes > options_.cache_bytes) {
+    fold.Reset();
+  }
+  PublishCacheFigures();
   if (options_.on_commit) options_.on_commit(events);
   return events.size();
 }
@@ -358,6 +383,7 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
     }
     live_->generation = generation_;
     live_->Reset();
+    PublishCacheFigures();
   }
   // The shadows' memory is released here, after the worker is running again.
   return Status::Ok();
@@ -391,7 +417,11 @@ Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const 
     }
   }
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
-  live_->cache.erase(std::string(shipment_id));
+  if (auto it = live_->cache.find(std::string(shipment_id)); it != live_->cache.end()) {
+    for (std::size_t i = 0; i < 3; ++i) live_->NoteEncoded(it->second, i, 0);
+    live_->cache.erase(it);
+    PublishCacheFigures();
+  }
   return Status::Ok();
 }
 

@@ -230,6 +230,52 @@ TEST_CASE("rebuild equals incremental byte for byte, after random ingest with re
   CHECK(*gen_status == 2);
 }
 
+TEST_CASE("the worker's cache stays under its byte budget and folds on from the store") {
+  // With the default budget, 20 shipments' views all stay, and the figures count them.
+  TempDir roomy_dir;
+  std::size_t all_bytes = 0;
+  {
+    auto ledger = OpenLedger(roomy_dir.path());
+    EventGenerator gen(5, 20);
+    AppendEvents(*ledger, gen, 800);
+    auto roomy = Projector::Open(*ledger);
+    REQUIRE(roomy.ok());
+    REQUIRE((*roomy)->CatchUp().ok());
+    const Projector::CacheFigures all = (*roomy)->cache();
+    CHECK(all.shipments == 20);
+    all_bytes = all.bytes;
+    REQUIRE(all_bytes > 0);
+  }
+
+  // The same workload with a quarter of that: the cache is dropped when the views outgrow it.
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(5, 20);
+  AppendEvents(*ledger, gen, 800);
+  ProjectorOptions options;
+  options.batch_events = 40;
+  options.cache_bytes = all_bytes / 4;
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  int dropped = 0, kept = 0;
+  for (;;) {
+    auto n = (*projector)->Step();
+    REQUIRE(n.ok());
+    if (*n == 0) break;
+    const Projector::CacheFigures cache = (*projector)->cache();
+    CHECK(cache.bytes <= options.cache_bytes);
+    (cache.shipments == 0 ? dropped : kept) += 1;
+  }
+  CHECK(dropped > 0);  // the budget was reached ...
+  CHECK(kept > 0);     // ... and not on every batch
+  // Folding on from the store gave the views a rebuild gives, every version published.
+  CheckVersionsGapless(ReadOutbox(*ledger));
+  const auto incremental = SnapshotViews(*ledger);
+  CHECK(incremental.size() == 3 * 20);
+  REQUIRE((*projector)->Rebuild(kAllViews).ok());
+  CHECK(SnapshotViews(*ledger) == incremental);
+}
+
 TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answering") {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());

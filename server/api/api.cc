@@ -442,6 +442,13 @@ void Api::Impl::RegisterCollectors() {
     out.Sample("waybill_projection_lag_seconds",
                "Recorded time between the ledger head and the last event folded into the views",
                "gauge", {}, lag_seconds);
+    const projections::Projector::CacheFigures cache = deps_.projector.cache();
+    out.Sample("waybill_projection_cache_shipments",
+               "Shipments whose views the projection worker holds in memory", "gauge", {},
+               static_cast<double>(cache.shipments));
+    out.Sample("waybill_projection_cache_bytes",
+               "Encoded size of the views the projection worker holds in memory", "gauge", {},
+               static_cast<double>(cache.bytes));
     if (auto ps = projections::ReadProjectionStats(deps_.ledger); ps.ok()) {
       out.Sample("waybill_outbox_backlog",
                  "View updates in the outbox not yet acknowledged by NATS", "gauge", {},
