@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <utility>
 
 #if WAYBILL_HAS_TCMALLOC
 #include <gperftools/malloc_extension_c.h>
@@ -23,20 +24,33 @@ std::size_t MemoryTrimmer::FreeBytes() {
   return 0;
 }
 
-std::size_t MemoryTrimmer::TrimOnce() { return ReleaseAbove(FreeBytes()); }
+MemoryTrimmer::MemoryTrimmer(MemoryTrimmerOptions options)
+    : options_(std::move(options)),
+      active_(Supported() || (options_.free_bytes && options_.release)) {
+  if (!options_.free_bytes) options_.free_bytes = &FreeBytes;
+  if (!options_.release) {
+    options_.release = [](std::size_t bytes) {
+#if WAYBILL_HAS_TCMALLOC
+      MallocExtension_ReleaseToSystem(bytes);
+#else
+      (void)bytes;
+#endif
+    };
+  }
+}
+
+std::size_t MemoryTrimmer::TrimOnce() { return ReleaseAbove(options_.free_bytes()); }
 
 std::size_t MemoryTrimmer::ReleaseAbove(std::size_t free_bytes) {
-  if (free_bytes <= options_.keep_free_bytes) return 0;
+  if (!active_ || free_bytes <= options_.keep_free_bytes) return 0;
   const std::size_t excess = free_bytes - options_.keep_free_bytes;
-#if WAYBILL_HAS_TCMALLOC
-  MallocExtension_ReleaseToSystem(excess);
-#endif
+  options_.release(excess);
   released_total_.fetch_add(excess, std::memory_order_relaxed);
   return excess;
 }
 
 void MemoryTrimmer::Run(std::stop_token stop) {
-  if (!Supported()) return;
+  if (!active_) return;
   constexpr int kSamplesPerInterval = 10;
   const auto sample_every =
       std::max(options_.interval / kSamplesPerInterval, std::chrono::milliseconds(1));
@@ -50,7 +64,7 @@ void MemoryTrimmer::Run(std::stop_token stop) {
     std::size_t low_water = SIZE_MAX;
     for (int i = 0; i < kSamplesPerInterval && !stop.stop_requested(); ++i) {
       cv.wait_for(lock, stop, sample_every, [] { return false; });
-      low_water = std::min(low_water, FreeBytes());
+      low_water = std::min(low_water, options_.free_bytes());
     }
     if (stop.stop_requested()) break;
     (void)ReleaseAbove(low_water);

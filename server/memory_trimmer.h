@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stop_token>
 
 namespace waybill::server {
@@ -24,13 +25,17 @@ struct MemoryTrimmerOptions {
   // Free bytes the allocator may keep for reuse (they cost RSS, not CPU).
   std::size_t keep_free_bytes = std::size_t{64} << 20;
   std::chrono::milliseconds interval{1000};
+  // The allocator's free bytes and its release call. Unset: tcmalloc's (FreeBytes() and
+  // MallocExtension_ReleaseToSystem), or nothing when it is not linked. Tests set both.
+  std::function<std::size_t()> free_bytes;
+  std::function<void(std::size_t)> release;
 };
 
 class MemoryTrimmer {
  public:
-  explicit MemoryTrimmer(MemoryTrimmerOptions options = {}) : options_(options) {}
+  explicit MemoryTrimmer(MemoryTrimmerOptions options = {});
 
-  // Whether this process's allocator can be asked to release memory.
+  // Whether this process's allocator can be asked to release memory (tcmalloc is linked).
   static bool Supported();
   // Bytes the allocator holds free and still mapped (0 when unsupported). Thread-safe.
   static std::size_t FreeBytes();
@@ -40,7 +45,7 @@ class MemoryTrimmer {
   std::size_t TrimOnce();
   // Until `stop` is requested, samples the free bytes ten times per interval and at its end
   // releases what stayed free throughout (the low-water mark) above keep_free_bytes.
-  // Returns at once when unsupported.
+  // Returns at once when there is no allocator to ask (unsupported, no hooks given).
   void Run(std::stop_token stop);
 
   // Bytes released so far. Thread-safe.
@@ -50,6 +55,7 @@ class MemoryTrimmer {
   std::size_t ReleaseAbove(std::size_t free_bytes);
 
   MemoryTrimmerOptions options_;
+  bool active_;  // an allocator to ask: tcmalloc, or the options' hooks
   std::atomic<std::uint64_t> released_total_{0};
 };
 
