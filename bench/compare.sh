@@ -23,7 +23,9 @@
 #   Postgres transaction and RocksDB batch)  WAYBILL_COMPARE_CONNS [4] (HTTP connections)
 #   WAYBILL_COMPARE_PG_CONNS [4]      WAYBILL_COMPARE_NATS_LINES [100]
 #   WAYBILL_COMPARE_SOAK_RATE [50000] WAYBILL_COMPARE_MIN_FREE_GB [8] (the soak stops early
-#   when the disk gets this full)     WAYBILL_COMPARE_RESULTS [bench/results]
+#   when the disk gets this full)     WAYBILL_COMPARE_SOAK_EVENTS_PER_SHIPMENT [20] (the soak
+#   keeps WAYBILL_COMPARE_SHIPMENTS in flight and retires each after this many events, as the
+#   side-by-side run's 1M events over 50k shipments give each 20; 0 reuses the same ids)     WAYBILL_COMPARE_RESULTS [bench/results]
 #   WAYBILL_COMPARE_STOP_TIMEOUT [120] seconds a stopping `waybill serve` may drain its
 #                                     projection backlog before it is killed
 #   WAYBILL_COMPARE_TAG [date-time]   names the result files
@@ -47,6 +49,7 @@ CONNS=${WAYBILL_COMPARE_CONNS:-4}
 PG_CONNS=${WAYBILL_COMPARE_PG_CONNS:-4}
 NATS_LINES=${WAYBILL_COMPARE_NATS_LINES:-100}
 SOAK_RATE=${WAYBILL_COMPARE_SOAK_RATE:-50000}
+SOAK_PER_SHIPMENT=${WAYBILL_COMPARE_SOAK_EVENTS_PER_SHIPMENT:-20}
 MIN_FREE_GB=${WAYBILL_COMPARE_MIN_FREE_GB:-8}
 STOP_TIMEOUT=${WAYBILL_COMPARE_STOP_TIMEOUT:-120}
 SYSTEMS=${WAYBILL_COMPARE_SYSTEMS:-import,http,nats,nats_ndjson,jetstream,postgres,rocksdb}
@@ -66,6 +69,8 @@ for n in "$EVENTS" "$SHIPMENTS" "$BATCH" "$CONNS" "$PG_CONNS" "$NATS_LINES" "$SO
   "$SOAK_MINUTES" "$STOP_TIMEOUT"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "$0: sizes must be positive integers (got '$n')" >&2; exit 2; }
 done
+[[ $SOAK_PER_SHIPMENT =~ ^[0-9]+$ ]] ||
+  { echo "$0: WAYBILL_COMPARE_SOAK_EVENTS_PER_SHIPMENT must be 0 or more (got '$SOAK_PER_SHIPMENT')" >&2; exit 2; }
 [[ $DUP =~ ^[0-9]+$ && $DUP -lt 100 ]] || { echo "$0: WAYBILL_COMPARE_DUP_PERCENT: 0..99" >&2; exit 2; }
 
 waybill=$BUILD_DIR/cli/waybill
@@ -464,13 +469,17 @@ soak() {
   machine_line
   local seconds=$((SOAK_MINUTES * 60)) data=$work/soak csv producer t0 t rss head lag buckets bounds
   echo "soak: $SOAK_MINUTES min at $SOAK_RATE events/s ($BATCH per body, $CONNS connections," \
-    "$DUP% duplicates) into waybill serve; a sample every 10 s"
+    "$DUP% duplicates, $SHIPMENTS shipments in flight, $SOAK_PER_SHIPMENT events each) into" \
+    "waybill serve; a sample every 10 s"
   start_serve "$data"
   csv=$work/soak.csv
+  local mem_metrics=waybill_projection_cache_bytes,waybill_allocator_free_bytes,waybill_ledger_memtable_bytes,waybill_ledger_table_reader_bytes,waybill_ledger_block_cache_bytes
+  local mem_columns=cache_bytes,alloc_free_bytes,memtable_bytes,table_reader_bytes,block_cache_bytes
   bounds=$(curl -s "$serve_url/metrics" | sed -n 's/^waybill_ledger_commit_seconds_bucket{le="\([^"]*\)"}.*/\1/p' | paste -sd';')
-  echo "t_s,rss_kib,head_seq,lag_events,lag_seconds,commits,commit_buckets,disk_free_kib" >"$csv"
+  echo "t_s,rss_kib,head_seq,lag_events,lag_seconds,commits,commit_buckets,disk_free_kib,$mem_columns" >"$csv"
   "$B/compare_http" soak "$serve_url" "$data/admin.token" --rate "$SOAK_RATE" --seconds "$seconds" \
     --batch "$BATCH" --conns "$CONNS" --shipments "$SHIPMENTS" --dup-percent "$DUP" \
+    --events-per-shipment "$SOAK_PER_SHIPMENT" \
     >"$work/producer.json" 2>"$work/producer.err" &
   producer=$!
   pids+=("$producer")
@@ -488,8 +497,14 @@ soak() {
     commits=$(awk '$1 == "waybill_ledger_commits_total" { print $2 }' <<<"$m")
     buckets=$(sed -n 's/^waybill_ledger_commit_seconds_bucket{le="[^"]*"} \(.*\)/\1/p' <<<"$m" | paste -sd';')
     free=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-    printf '%.1f,%s,%s,%s,%s,%s,%s,%s\n' "$t" "$rss" "${head%.*}" "${lag%.*}" "${lags:-}" \
-      "${commits%.*}" "$buckets" "$free" >>"$csv"
+    # Where the memory is: the worker's view cache, the allocator's free pages and RocksDB's
+    # memtables, index/filter blocks and block caches (docs/operations.md "Process memory").
+    local mem
+    mem=$(awk -v want="$mem_metrics" 'BEGIN { n = split(want, w, ","); for (i = 1; i <= n; i++) v[w[i]] = "" }
+      ($1 in v) { v[$1] = sprintf("%.0f", $2) }
+      END { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? "," : ""), v[w[i]] }' <<<"$m")
+    printf '%.1f,%s,%s,%s,%s,%s,%s,%s,%s\n' "$t" "$rss" "${head%.*}" "${lag%.*}" "${lags:-}" \
+      "${commits%.*}" "$buckets" "$free" "$mem" >>"$csv"
     printf '  t=%5.0fs rss=%d MiB head=%s lag=%s events free=%d GiB\n' "$t" $((rss / 1024)) \
       "${head%.*}" "${lag%.*}" $((free / 1048576))
     if ((free < MIN_FREE_GB * 1048576)); then
@@ -512,7 +527,7 @@ soak() {
   hwm=$(hwm_kib "$serve_pid")
   STOP_TIMEOUT=10 stop_pid "$serve_pid"  # the figures are taken; no need to drain
   python3 "$here/compare/report.py" soak "$csv" "$RESULTS/soak-$TAG" \
-    --meta "{\"minutes\":$SOAK_MINUTES,\"target_rate\":$SOAK_RATE,\"batch\":$BATCH,\"conns\":$CONNS,\"dup_percent\":$DUP,\"producer\":$prod,\"bucket_bounds\":\"$bounds\",\"disk_bytes\":$disk,\"peak_rss_kib\":$hwm,\"stopped_early\":\"$stopped_early\",\"machine\":\"$(machine_line)\",\"tag\":\"$TAG\"}"
+    --meta "{\"minutes\":$SOAK_MINUTES,\"target_rate\":$SOAK_RATE,\"shipments_in_flight\":$SHIPMENTS,\"events_per_shipment\":$SOAK_PER_SHIPMENT,\"batch\":$BATCH,\"conns\":$CONNS,\"dup_percent\":$DUP,\"producer\":$prod,\"bucket_bounds\":\"$bounds\",\"disk_bytes\":$disk,\"peak_rss_kib\":$hwm,\"stopped_early\":\"$stopped_early\",\"machine\":\"$(machine_line)\",\"tag\":\"$TAG\"}"
 }
 
 if [[ $mode == soak ]]; then soak; else compare; fi

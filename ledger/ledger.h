@@ -215,6 +215,14 @@ struct WriterFigures {
   bool writable = true;  // false from a failed write until a write or a recovery probe works
 };
 
+// Memory RocksDB holds for the ledger, summed over its column families, for metrics (see
+// docs/operations.md "Process memory"). Bytes; estimates as RocksDB reports them.
+struct MemoryFigures {
+  std::uint64_t memtables = 0;      // active and immutable memtables not yet flushed
+  std::uint64_t table_readers = 0;  // index and filter blocks of open table files
+  std::uint64_t block_cache = 0;    // data blocks cached (each cache counted once)
+};
+
 struct LedgerStats {
   std::uint64_t events = 0;
   std::uint64_t shipments = 0;
@@ -320,6 +328,10 @@ class Ledger {
   // Counters and histograms of the writer (see WriterFigures). Cheap (relaxed atomic loads,
   // no lock, no I/O); safe from any thread.
   virtual WriterFigures writer_figures() const = 0;
+
+  // RocksDB's memory for this ledger (see MemoryFigures). Cheap (in-memory properties, no
+  // I/O); safe from any thread. Zero for ledgers that hold nothing in memory.
+  virtual MemoryFigures memory_figures() const { return {}; }
 
   // Ok while appends can be stored; otherwise the error that stops them (kIoError: no space
   // left, or a RocksDB write error). The writer retries by itself (Resume() with backoff, and

@@ -55,6 +55,7 @@ class RocksLedger final : public Ledger {
   Status ScanAux(AuxSpace space, std::string_view begin, std::string_view end,
                  const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   WriterFigures writer_figures() const override;
+  MemoryFigures memory_figures() const override;
   Result<LedgerHead> CreateCheckpoint(const std::string& dir) const override;
   Status WriteState() const override;
   std::optional<WalDamage> wal_damage() const override { return wal_damage_; }

@@ -312,6 +312,19 @@ Result<LedgerStats> RocksLedger::Stats() const {
   return stats;
 }
 
+MemoryFigures RocksLedger::memory_figures() const {
+  MemoryFigures m;
+  for (rocksdb::ColumnFamilyHandle* cf : cf_) {
+    std::uint64_t v = 0;
+    if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) m.memtables += v;
+    if (db_->GetIntProperty(cf, "rocksdb.estimate-table-readers-mem", &v)) m.table_readers += v;
+    // Each family has its own cache except where ledger/rocks_ledger_open.cc shares one, and
+    // a shared cache serves one family only, so the sum counts every cache once.
+    if (db_->GetIntProperty(cf, "rocksdb.block-cache-usage", &v)) m.block_cache += v;
+  }
+  return m;
+}
+
 Result<std::vector<DeadLetterSummary>> RocksLedger::ListDeadLetters(std::uint64_t after_id,
                                                                     std::size_t limit) const {
   std::vector<DeadLetterSummary> out;

@@ -8,8 +8,9 @@
 //      "p50_ms":X,"p99_ms":X}; latency is per request (a whole body, acked once durable).
 //
 //   compare_http soak URL TOKEN_FILE --rate R --seconds S [--batch N] [--conns C]
-//                [--shipments N] [--dup-percent P]
-//     Generates the workload as it goes (bench/compare/workload.h, ids unique to this run) and
+//                [--shipments N] [--dup-percent P] [--events-per-shipment E]
+//     Generates the workload as it goes (bench/compare/workload.h, ids unique to this run:
+//     N shipments in flight, each retired after E events, default 20; 0 keeps the same N) and
 //     sends R events/s for S seconds: body k is due at k*N/R s; a body is never sent early,
 //     and when the server falls behind the producer waits (the backlog is bounded) rather
 //     than piling up. It stops producing after S seconds either way (a server that fell
@@ -229,9 +230,10 @@ int Post(const Target& t, const std::string& file, std::size_t batch, int conns)
 }
 
 int Soak(const Target& t, double rate, double seconds, std::size_t batch, int conns,
-         std::size_t shipments, unsigned dup) {
+         std::size_t shipments, unsigned dup, std::size_t events_per_shipment) {
   waybill::bench::WorkloadGenerator gen(static_cast<std::uint64_t>(time(nullptr)), shipments, dup,
-                                        "soak" + std::to_string(time(nullptr)) + "-");
+                                        "soak" + std::to_string(time(nullptr)) + "-",
+                                        events_per_shipment);
   const std::size_t total_bodies =
       static_cast<std::size_t>(rate * seconds / static_cast<double>(batch));
   std::mutex mu;
@@ -298,7 +300,7 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: compare_http post URL TOKEN_FILE FILE [--batch N] [--conns C]\n"
       "       compare_http soak URL TOKEN_FILE --rate R --seconds S [--batch N] [--conns C]\n"
-      "                         [--shipments N] [--dup-percent P]\n";
+      "                         [--shipments N] [--dup-percent P] [--events-per-shipment E]\n";
   if (argc < 4) {
     std::fputs(usage, stderr);
     return 2;
@@ -322,7 +324,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  std::size_t batch = 1000, shipments = 50'000;
+  std::size_t batch = 1000, shipments = 50'000, events_per_shipment = 20;
   int conns = 4;
   unsigned dup = 5;
   double rate = 0, seconds = 0;
@@ -338,6 +340,8 @@ int main(int argc, char** argv) {
       seconds = std::stod(value);
     else if (flag == "--shipments")
       shipments = std::stoull(value);
+    else if (flag == "--events-per-shipment")
+      events_per_shipment = std::stoull(value);
     else if (flag == "--dup-percent")
       dup = static_cast<unsigned>(std::stoul(value));
     else {
@@ -354,5 +358,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "compare_http soak: --rate and --seconds are required\n");
     return 2;
   }
-  return Soak(t, rate, seconds, batch, conns, shipments, dup);
+  return Soak(t, rate, seconds, batch, conns, shipments, dup, events_per_shipment);
 }

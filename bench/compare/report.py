@@ -125,6 +125,10 @@ def percentile_from_buckets(bounds, delta, p):
     return None
 
 
+# Memory figures the soak samples from /metrics beside RSS (column NAME_bytes in the raw CSV).
+MEMORY_COLUMNS = ["cache", "alloc_free", "memtable", "table_reader", "block_cache"]
+
+
 def soak(args):
     meta = json.loads(args.meta)
     bounds = meta["bucket_bounds"].split(";")
@@ -137,6 +141,9 @@ def soak(args):
              "head_seq": int(r["head_seq"] or 0), "lag_events": int(r["lag_events"] or 0),
              "lag_seconds": float(r["lag_seconds"]) if r["lag_seconds"] else None,
              "disk_free_gib": int(r["disk_free_kib"]) / 1048576.0}
+        for col in MEMORY_COLUMNS:  # absent in soaks recorded before they were sampled
+            if r.get(col + "_bytes"):
+                s[col + "_mib"] = float(r[col + "_bytes"]) / 1048576.0
         if prev is not None and b and prev["_b"]:
             d = [x - y for x, y in zip(b, prev["_b"])]
             dt = s["t_s"] - prev["t_s"]
@@ -166,7 +173,7 @@ def soak(args):
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "verdict": verdict, "samples": samples}, f, indent=2)
     keys = ["t_s", "rss_mib", "head_seq", "events_per_s", "lag_events", "lag_seconds", "commits",
-            "fsync_p50_ms", "fsync_p99_ms", "disk_free_gib"]
+            "fsync_p50_ms", "fsync_p99_ms", "disk_free_gib"] + [c + "_mib" for c in MEMORY_COLUMNS]
     with open(args.out + ".csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
@@ -185,7 +192,8 @@ def soak(args):
         for s in samples:
             f.write("%s\n" % " ".join(str(s.get(k)) if s.get(k) is not None else "NaN"
                                       for k in ("t_s", "rss_mib", "fsync_p50_ms", "fsync_p99_ms",
-                                                "lag_events", "events_per_s")))
+                                                "lag_events", "events_per_s") +
+                                      tuple(c + "_mib" for c in MEMORY_COLUMNS)))
     script = ['set terminal pngcairo size 1200,1100 font ",9"', f'set output "{args.out}.png"',
               'set grid', 'set xlabel "seconds"', 'set datafile missing "NaN"',
               f'set multiplot layout 4,1 title "Waybill soak at {meta["target_rate"]:,} events/s: '
@@ -193,7 +201,10 @@ def soak(args):
               'set title "RSS of waybill serve, MiB"',
               f'plot "{dat}" using 1:2 with lines lw 2 title "RSS"' +
               (f', {verdict["rss_at_5min_mib"] * 1.1} with lines dt 2 title "+10% of minute 5"'
-               if "rss_at_5min_mib" in verdict else ""),
+               if "rss_at_5min_mib" in verdict else "") +
+              "".join(f', "" using 1:{7 + i} with lines title "{c.replace("_", " ")}"'
+                      for i, c in enumerate(MEMORY_COLUMNS)
+                      if any(c + "_mib" in s for s in samples)),
               'set title "group-commit fsync latency per 10 s interval, ms (histogram buckets)"',
               'set logscale y',
               f'plot "{dat}" using 1:3 with linespoints title "p50", "" using 1:4 with linespoints title "p99"',

@@ -26,12 +26,18 @@ class WorkloadGenerator {
  public:
   // `shipments` >= 1; `dup_percent` in [0, 100); `id_prefix` starts every event id (the soak
   // producer gives each run its own, so no run's events duplicate another's).
+  // `events_per_shipment` 0 spreads every event over the same `shipments` ids (the
+  // side-by-side workload: 1,000,000 events over 50,000 gives each 20). Otherwise `shipments`
+  // are in flight at a time and each is retired after that many fresh events, its id never
+  // used again: a stream that runs for hours, as the soak's does, then keeps shipments the
+  // size real ones have instead of giving each thousands of milestones.
   WorkloadGenerator(std::uint64_t seed, std::size_t shipments, unsigned dup_percent,
-                    std::string id_prefix = "evt-")
+                    std::string id_prefix = "evt-", std::size_t events_per_shipment = 0)
       : rng_(seed),
         shipments_(shipments),
         dup_percent_(dup_percent),
-        prefix_(std::move(id_prefix)) {}
+        prefix_(std::move(id_prefix)),
+        events_per_shipment_(events_per_shipment) {}
 
   // The next line (without a newline). A duplicate repeats one of the last kWindow fresh
   // lines (a retry comes soon after the original; a bounded window keeps memory flat in the
@@ -73,6 +79,8 @@ class WorkloadGenerator {
                                        {"Atlanta", "GA", "USATL"},
                                        {"Dallas", "TX", "USDAL"}};
     const int k = static_cast<int>(n / shipments_ % 4);
+    std::uint64_t shipment = n % shipments_;
+    if (events_per_shipment_ > 0) shipment += n / (shipments_ * events_per_shipment_) * shipments_;
     const long long t = static_cast<long long>(n % 9'000'000) * 3;  // within 2025
     const long long day = t / 86400, sec = t % 86400;
     const int month = 1 + static_cast<int>(day / 28) % 12;
@@ -86,8 +94,8 @@ class WorkloadGenerator {
         "\"carrier\":\"ACME\",\"status\":\"%s\",\"source_code\":\"%s\",\"location\":{"
         "\"city\":\"%s\",\"region\":\"%s\",\"country\":\"US\",\"unlocode\":\"%s\"}}",
         prefix_.c_str(), static_cast<unsigned long long>(n), month, dom, sec / 3600, sec / 60 % 60,
-        sec % 60, static_cast<unsigned long long>(n % shipments_), kStatuses[k], kCodes[k],
-        kCities[k][0], kCities[k][1], kCities[k][2]);
+        sec % 60, static_cast<unsigned long long>(shipment), kStatuses[k], kCodes[k], kCities[k][0],
+        kCities[k][1], kCities[k][2]);
     return std::string(buf, static_cast<std::size_t>(len));
   }
 
@@ -95,6 +103,7 @@ class WorkloadGenerator {
   const std::size_t shipments_;
   const unsigned dup_percent_;
   const std::string prefix_;
+  const std::size_t events_per_shipment_;
   std::uint64_t fresh_ = 0;
   std::vector<std::string> recent_;
   std::size_t next_slot_ = 0;

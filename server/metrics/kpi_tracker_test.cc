@@ -431,6 +431,10 @@ TEST_CASE("ledger collector: writer figures and head at scrape time") {
   CHECK(ValueOf(r, "waybill_ledger_commit_events_bucket{le=\"2\"}") == 1);
   CHECK(ValueOf(r, "waybill_ledger_commit_events_sum") == 2);
   CHECK(ValueOf(r, "waybill_ledger_commit_events_count") == 1);
+  // The two events sit in memtables until a flush; nothing is flushed yet.
+  CHECK(ValueOf(r, "waybill_ledger_memtable_bytes") > 0);
+  CHECK(ValueOf(r, "waybill_ledger_table_reader_bytes") >= 0);
+  CHECK(ValueOf(r, "waybill_ledger_block_cache_bytes") >= 0);
 }
 
 }  // namespace waybill::server::metrics

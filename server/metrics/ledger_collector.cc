@@ -54,6 +54,16 @@ void RegisterLedgerCollector(Registry& registry, const ledger::Ledger& ledger) {
     out.Sample("waybill_ledger_writable",
                "1 while the ledger can store appends; 0 from a failed write until it recovers.",
                "gauge", none, f.writable ? 1 : 0);
+    const ledger::MemoryFigures m = ledger.memory_figures();
+    out.Sample("waybill_ledger_memtable_bytes",
+               "RocksDB memtables (written, not yet flushed to table files).", "gauge", none,
+               static_cast<double>(m.memtables));
+    out.Sample("waybill_ledger_table_reader_bytes",
+               "RocksDB index and filter blocks held for open table files (grows with the "
+               "data on disk).",
+               "gauge", none, static_cast<double>(m.table_readers));
+    out.Sample("waybill_ledger_block_cache_bytes", "RocksDB block caches in use.", "gauge", none,
+               static_cast<double>(m.block_cache));
     out.Sample("waybill_ledger_head_seq", "Sequence of the last event appended to the ledger.",
                "gauge", none, static_cast<double>(ledger.Head().seq));
   });
