@@ -36,19 +36,22 @@ void CEREAL_LOAD_FUNCTION_NAME(ContentInputArchive& ar, SkippedString& s) {
   (void)ar.TakeBytes(*s.size);
 }
 
-// Field order is the record format: append only (under ar.version()), and keep
-// LoadSummary's order the same.
-template <class Archive>
-void serialize(Archive& ar, DeadLetter& d) {
-  ar(d.id, d.received_at, d.format, d.partner, d.principal, d.raw, d.reasons, d.origin, d.position,
+// Field order is the record format: append only (under ar.version()). `raw` is the letter's
+// raw bytes, or a SkippedString where only their size is wanted.
+template <class Archive, class Raw>
+void DeadLetterFields(Archive& ar, DeadLetter& d, Raw& raw) {
+  ar(d.id, d.received_at, d.format, d.partner, d.principal, raw, d.reasons, d.origin, d.position,
      d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
 }
 
+template <class Archive>
+void serialize(Archive& ar, DeadLetter& d) {
+  DeadLetterFields(ar, d, d.raw);
+}
+
 void LoadSummary(ContentInputArchive& ar, DeadLetterSummary& s) {
-  DeadLetter& d = s.letter;
   SkippedString raw{&s.raw_bytes};
-  ar(d.id, d.received_at, d.format, d.partner, d.principal, raw, d.reasons, d.origin, d.position,
-     d.state, d.attempts, d.updated_at, d.updated_by, d.resolution);
+  DeadLetterFields(ar, s.letter, raw);
 }
 
 std::string EncodeDeadLetter(const DeadLetter& dl) {

@@ -219,8 +219,9 @@ struct WriterFigures {
 // docs/operations.md "Process memory"). Bytes; estimates as RocksDB reports them.
 struct MemoryFigures {
   std::uint64_t memtables = 0;      // active and immutable memtables not yet flushed
-  std::uint64_t table_readers = 0;  // index and filter blocks of open table files
-  std::uint64_t block_cache = 0;    // data blocks cached (each cache counted once)
+  std::uint64_t table_readers = 0;  // table files' index and filter blocks held outside a cache
+  std::uint64_t block_cache = 0;    // data, index and filter blocks cached (each cache once;
+                                    // the caches are shared by the ledgers in one process)
 };
 
 struct LedgerStats {

@@ -318,8 +318,11 @@ MemoryFigures RocksLedger::memory_figures() const {
     std::uint64_t v = 0;
     if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) m.memtables += v;
     if (db_->GetIntProperty(cf, "rocksdb.estimate-table-readers-mem", &v)) m.table_readers += v;
-    // Each family has its own cache except where ledger/rocks_ledger_open.cc shares one, and
-    // a shared cache serves one family only, so the sum counts every cache once.
+  }
+  // The log's families share one cache and the views have their own
+  // (ledger/rocks_ledger_open.cc): each counted once.
+  for (rocksdb::ColumnFamilyHandle* cf : {cf_[kEvents], cf_[kViews]}) {
+    std::uint64_t v = 0;
     if (db_->GetIntProperty(cf, "rocksdb.block-cache-usage", &v)) m.block_cache += v;
   }
   return m;

@@ -19,7 +19,8 @@ struct Projector::Fold {
   struct Entry {
     ViewSet views;
     std::array<std::uint32_t, 3> encoded_bytes{};  // as last loaded or written
-    std::uint8_t dirty = 0;  // bit per view index: changed since the last flush
+    std::uint8_t dirty = 0;       // bit per view index: changed since the last flush
+    std::uint64_t last_used = 0;  // the fold's clock when an event was last folded in
   };
   std::array<bool, 3> enabled{};
   std::array<std::uint32_t, 3> generation{};
@@ -35,6 +36,7 @@ struct Projector::Fold {
   std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
   std::vector<std::string> outbox;                           // encoded, in order
   std::size_t cache_bytes = 0;                               // sum of the entries' encoded_bytes
+  std::uint64_t clock = 0;  // ticks once per batch (the live fold) for last_used
 
   void NoteEncoded(Entry& entry, std::size_t i, std::size_t bytes) {
     cache_bytes = cache_bytes - entry.encoded_bytes[i] + bytes;
@@ -52,10 +54,29 @@ struct Projector::Fold {
     cache_bytes = 0;
   }
 
+  // Drops the entries least recently folded into until at most `max_shipments` and
+  // `max_bytes` remain. Only between batches: every entry must be clean.
+  void EvictTo(std::size_t max_shipments, std::size_t max_bytes) {
+    using Iterator = std::unordered_map<std::string, Entry>::iterator;
+    std::vector<std::pair<std::uint64_t, Iterator>> by_age;
+    by_age.reserve(cache.size());
+    for (auto it = cache.begin(); it != cache.end(); ++it) {
+      by_age.emplace_back(it->second.last_used, it);
+    }
+    std::sort(by_age.begin(), by_age.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [used, it] : by_age) {
+      if (cache.size() <= max_shipments && cache_bytes <= max_bytes) break;
+      for (std::uint32_t bytes : it->second.encoded_bytes) cache_bytes -= bytes;
+      cache.erase(it);
+    }
+  }
+
   // Folds `e` into its (loaded) entry.
   void Apply(const Event& e) { Apply(e, cache.find(e.shipment_id)); }
   void Apply(const Event& e, std::unordered_map<std::string, Entry>::iterator it) {
     Entry& entry = it->second;
+    entry.last_used = clock;
     const bool was_clean = entry.dirty == 0;
     for (ViewKind kind : kAllViews) {
       const std::size_t i = Index(kind);
@@ -203,6 +224,7 @@ Result<std::size_t> Projector::Step() {
                               " although its head is " + std::to_string(head));
   }
   Fold& fold = *live_;
+  ++fold.clock;
   Status st = LoadViews(fold, events);
   if (st.ok()) {
     for (const Event& e : events) fold.Apply(e);
@@ -231,7 +253,11 @@ Result<std::size_t> Projector::Step() {
     published_checkpoint_ = next;
   }
   if (fold.cache.size() > options_.cache_shipments || fold.cache_bytes > options_.cache_bytes) {
-    fold.Reset();
+    // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
+    // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
+    // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
+    fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
+                 options_.cache_bytes - options_.cache_bytes / 10);
   }
   PublishCacheFigures();
   if (options_.on_commit) options_.on_commit(events);
