@@ -39,21 +39,35 @@ void CompressOlderLevels(rocksdb::ColumnFamilyOptions* o) {
                               rocksdb::kLZ4Compression};
 }
 
+// A block cache with few shards: a shard holds 1/2^bits of the capacity, and RocksDB's
+// default (up to 64 shards) made them smaller than the index and filter blocks they held.
+std::shared_ptr<rocksdb::Cache> NewBlockCache(std::size_t bytes) {
+  return rocksdb::NewLRUCache(bytes, /*num_shard_bits=*/4, /*strict_capacity_limit=*/false,
+                              /*high_pri_pool_ratio=*/0.5);
+}
+
 // Index and filter blocks live in a block cache, not beside each open table file: there
 // they are held for as long as the file is open, so RSS grew with the ledger (about 8 bytes
-// per event: 700 MiB after 90M events in the 30-minute soak). In a cache they are bounded,
-// kept at high priority (evicted after data blocks) and pinned for L0, where every lookup
-// goes. One cache per process for the log's families, shared by every ledger opened in it.
-// `filter` false leaves the family without a bloom filter.
+// per event: 700 MiB after 90M events in the 30-minute soak). In a cache they are bounded
+// and kept at high priority (evicted after data blocks). They are partitioned into blocks
+// of about 4 KiB under a small top level that stays pinned: a whole filter of a 64 MiB
+// table file is more than a megabyte, and with whole filters the soak's writer spent half
+// its time re-reading and checksumming filters the cache had just evicted (every append
+// probes each level's filter for its idempotency keys). One cache per process for the log's
+// families, shared by every ledger opened in it. `filter` false: no bloom filter.
 rocksdb::BlockBasedTableOptions LogTableOptions(bool filter = true) {
-  static const std::shared_ptr<rocksdb::Cache> log_cache =
-      rocksdb::NewLRUCache(kLogBlockCacheBytes, /*num_shard_bits=*/-1,
-                           /*strict_capacity_limit=*/false, /*high_pri_pool_ratio=*/0.5);
+  static const std::shared_ptr<rocksdb::Cache> log_cache = NewBlockCache(kLogBlockCacheBytes);
   rocksdb::BlockBasedTableOptions t;
-  if (filter) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (filter) {
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.partition_filters = true;
+  }
+  t.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  t.metadata_block_size = 4096;
   t.block_cache = log_cache;
   t.cache_index_and_filter_blocks = true;
   t.cache_index_and_filter_blocks_with_high_priority = true;
+  t.pin_top_level_index_and_filter = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
   return t;
 }
@@ -106,9 +120,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(bool bulk_load) {
   // per-family cache almost every read went to the file (23% of a GET's CPU). One cache per
   // process, shared by every ledger opened in it, filled only as far as views are read.
   {
-    static const std::shared_ptr<rocksdb::Cache> views_cache =
-        rocksdb::NewLRUCache(kViewsBlockCacheBytes, /*num_shard_bits=*/-1,
-                             /*strict_capacity_limit=*/false, /*high_pri_pool_ratio=*/0.5);
+    static const std::shared_ptr<rocksdb::Cache> views_cache = NewBlockCache(kViewsBlockCacheBytes);
     rocksdb::BlockBasedTableOptions t = LogTableOptions();
     t.block_cache = views_cache;
     views.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
