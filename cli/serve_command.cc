@@ -81,6 +81,11 @@ int RunServe(int argc, char** argv) {
       "requests a principal may burst above the rate")(
       "ready-max-lag", po::value<std::uint64_t>(&o.ready_max_lag)->default_value(o.ready_max_lag),
       "/readyz fails while projections trail the ledger by more events than this")(
+      "projection-cache-mb",
+      po::value<std::size_t>(&o.projection_cache_mb)->default_value(o.projection_cache_mb),
+      "MiB of views the projection worker keeps in memory, counted encoded (in memory they "
+      "take about six times as much); past it, the least recently updated shipments are "
+      "dropped and read back from the store when they move again")(
       "startup-check", po::value<std::string>(&o.startup_check)->default_value(o.startup_check),
       "storage check before serving: full (every table file's block checksums and the chain's "
       "last 1000 events), quick (the chain's last 1000 events), off; a damaged or torn WAL is "

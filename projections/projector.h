@@ -42,7 +42,7 @@ struct ProjectorOptions {
   // nothing: a 30-minute soak over 50,000 shipments (630 events each by its end) grew the
   // server from 3.1 GiB at minute 5 to 5.7 GiB. Past either bound, the shipments least
   // recently folded into are dropped until 90% of both remain.
-  std::size_t cache_bytes = std::size_t{256} << 20;
+  std::size_t cache_bytes = std::size_t{128} << 20;
   std::size_t rebuild_batch_events = 65536;
   // Threads a full rebuild folds on, each over its own share of the shipments (each reads
   // the whole log; decoding is cheap next to folding).

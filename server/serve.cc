@@ -203,6 +203,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   std::atomic<api::Api*> http_api{nullptr};
   projections::ProjectorOptions projector_options;
   projector_options.batch_events = options.projection_batch;
+  projector_options.cache_bytes = options.projection_cache_mb << 20;
   // Without NATS nothing would ever drain the outbox.
   projector_options.emit_outbox = !options.nats_url.empty();
   projector_options.on_commit = [&](std::span<const Event> events) {

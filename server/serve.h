@@ -38,6 +38,8 @@ struct ServeOptions {
   std::int64_t duplicate_window_seconds = 120;
   // Projection worker.
   std::size_t projection_batch = 2048;
+  // The worker's view cache, in MiB of views counted as encoded (ProjectorOptions::cache_bytes).
+  std::size_t projection_cache_mb = 128;
 
   // HTTP API (docs/http-api.md). "ADDR:PORT"; "off" disables it; port 0 picks a free one.
   // The bound URL is written to DATA_DIR/http.url for the CLI and tests.
