@@ -4,9 +4,10 @@
 // and keep serving, its memory must stay bounded, and nothing may be stored but dead letters.
 //
 // The corpus: tests/fixtures/hostile/bodies/FORMAT--NAME (static hostile message bodies,
-// each sent over HTTP and over NATS to its format) plus cases generated here (16 MiB+1
-// bodies, 10^6-element X12 segments, 100k-deep JSON, seeded random bytes, malformed and
-// truncated raw HTTP, chunked abuse, slow-loris and half-open connections).
+// each sent over HTTP and over NATS to its format) plus generated cases (16 MiB+1 bodies,
+// 10^6-element X12 segments, 100k-deep JSON, seeded random bytes: tests/hostile_corpus.h;
+// malformed and truncated raw HTTP, chunked abuse, slow-loris and half-open connections:
+// here, sent with tests/raw_http.h).
 //
 // The server runs with 2 s request and idle timeouts, so the cases that wait for a timeout
 // take about 2 s each; they run concurrently.
@@ -37,7 +38,9 @@
 #include "server/auth/token_mint.h"
 #include "server/client/http_client.h"
 #include "server/nats/nats_client.h"
+#include "tests/hostile_corpus.h"
 #include "tests/nats_test_server.h"
+#include "tests/raw_http.h"
 #include "tests/serve_process.h"
 #include "tests/test_util.h"
 
@@ -49,6 +52,14 @@ using Clock = std::chrono::steady_clock;
 using client::HeaderList;
 using client::HttpClient;
 using client::HttpReply;
+using testing::BodyCase;
+using testing::Connect;
+using testing::DeepArrays;
+using testing::DeepObjects;
+using testing::RandomBytes;
+using testing::RawCase;
+using testing::RawOutcome;
+using testing::Request;
 
 // Under AddressSanitizer the server's RSS measures ASan (shadow memory, a 256 MiB quarantine
 // of freed blocks), not Waybill: the memory bounds are checked in normal builds only, and
@@ -100,184 +111,6 @@ std::string Token(const std::string& sub, const std::string& scope, std::int64_t
 std::string ValidEvent(const std::string& id) {
   return R"({"event_id":")" + id +
          R"(","kind":"milestone","occurred_at":"2025-03-02T10:00:00Z","source":{"system":"carrier"},"shipment_id":"SHP-PROBE","carrier":"ACME","status":"IN_TRANSIT"})";
-}
-
-// --- Generators ------------------------------------------------------------------------------
-
-std::string RandomBytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
-  return s;
-}
-
-std::string DeepArrays(std::size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
-
-std::string DeepObjects(std::size_t depth) {
-  std::string s;
-  s.reserve(depth * 6 + 1);
-  for (std::size_t i = 0; i < depth; ++i) s += "{\"a\":";
-  s += '1';
-  s.append(depth, '}');
-  return s;
-}
-
-std::string IsaGs() {
-  return "ISA*00*          *00*          *ZZ*HOSTILE        *ZZ*WAYBILL        *250310*1500*U*"
-         "00401*000000777*0*P*>~GS*QM*HOSTILE*WAYBILL*20250310*1500*777*X*004010~";
-}
-
-// One 214 whose N9 segment has `elements` elements.
-std::string X12HugeSegment(std::size_t elements) {
-  std::string s = IsaGs() + "ST*214*0001~B10*PRO1*SHIP-H1*ACME~N9";
-  s.reserve(s.size() + elements * 2 + 64);
-  for (std::size_t i = 0; i < elements; ++i) s += "*A";
-  s += "~SE*3*0001~GE*1*777~IEA*1*000000777~";
-  return s;
-}
-
-// One 214 with `segments` LX segments.
-std::string X12ManySegments(std::size_t segments) {
-  std::string s = IsaGs() + "ST*214*0001~B10*PRO1*SHIP-H2*ACME~";
-  s.reserve(s.size() + segments * 5 + 64);
-  for (std::size_t i = 0; i < segments; ++i) s += "LX*1~";
-  s += "SE*" + std::to_string(segments + 3) + "*0001~GE*1*777~IEA*1*000000777~";
-  return s;
-}
-
-// One interchange of `sets` transaction sets that are all rejected (no B10), padded to about
-// `bytes` by an ignorable note in the first set: each rejected set keeps a copy of its unit.
-std::string X12ManyRejectedSets(std::size_t sets, std::size_t bytes) {
-  std::string s = IsaGs();
-  char st[64];
-  for (std::size_t i = 1; i <= sets; ++i) {
-    std::snprintf(st, sizeof st, "ST*214*%06zu~LX*1~SE*3*%06zu~", i, i);
-    s += st;
-  }
-  s += "GE*" + std::to_string(sets) + "*777~IEA*1*000000777~";
-  if (s.size() < bytes) s.insert(IsaGs().size(), "NTE*" + std::string(bytes - s.size(), 'Z') + "~");
-  return s;
-}
-
-// --- Raw HTTP over a socket ------------------------------------------------------------------
-
-struct RawCase {
-  std::string name;
-  std::string bytes;
-  std::set<int> expect;                        // statuses that are a right answer
-  bool close_ok = false;                       // closing without an answer is also right
-  bool half_close = false;                     // shutdown(SHUT_WR) once everything is sent
-  std::chrono::milliseconds byte_interval{0};  // > 0: slow-loris, one byte per interval
-  int expect_responses = 1;                    // pipelining: answers expected before the close
-};
-
-struct RawOutcome {
-  std::vector<int> statuses;  // of every complete response, in order
-  bool closed = false;        // EOF or reset seen
-  bool hung = false;          // neither answered nor closed within kHangAfter
-  std::string received;
-};
-
-// Parses complete responses off the front of `buf` (status line, headers, Content-Length
-// body); returns their statuses and leaves the rest.
-std::vector<int> TakeResponses(std::string* buf) {
-  std::vector<int> out;
-  for (;;) {
-    const std::size_t end = buf->find("\r\n\r\n");
-    if (end == std::string::npos) break;
-    const std::string head = buf->substr(0, end);
-    std::size_t length = 0;
-    std::string lower = head;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (auto p = lower.find("\r\ncontent-length:"); p != std::string::npos) {
-      length = std::strtoull(lower.c_str() + p + 17, nullptr, 10);
-    }
-    if (buf->size() < end + 4 + length) break;
-    int status = 0;
-    if (head.rfind("HTTP/1.", 0) == 0 && head.size() >= 12) status = std::atoi(head.c_str() + 9);
-    if (status != 100) out.push_back(status);
-    buf->erase(0, end + 4 + length);
-  }
-  return out;
-}
-
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE_MESSAGE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
-                  "connect: " << std::strerror(errno));
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  return fd;
-}
-
-// Sends the case's bytes while reading, and reads until the server closes, the expected
-// answers are complete, or kHangAfter passes.
-RawOutcome Exchange(int port, const RawCase& c) {
-  RawOutcome o;
-  const int fd = Connect(port);
-  const auto deadline = Clock::now() + kHangAfter;
-  std::size_t sent = 0;
-  bool write_open = true;
-  auto next_byte_at = Clock::now();
-  std::string pending;
-  char buf[65536];
-  while (!o.closed) {
-    const auto now = Clock::now();
-    if (now >= deadline) {
-      o.hung = true;
-      break;
-    }
-    const bool more = write_open && sent < c.bytes.size();
-    const bool can_send_now = more && (c.byte_interval.count() == 0 || now >= next_byte_at);
-    pollfd p{fd, static_cast<short>(POLLIN | (can_send_now ? POLLOUT : 0)), 0};
-    int wait_ms = 200;
-    if (more && !can_send_now) {
-      wait_ms = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(next_byte_at - now).count() + 1);
-    }
-    if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) break;
-    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-      const ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n > 0) {
-        o.received.append(buf, static_cast<std::size_t>(n));
-        pending.append(buf, static_cast<std::size_t>(n));
-        for (int s : TakeResponses(&pending)) o.statuses.push_back(s);
-        // An answer that keeps the connection open is complete once read.
-        if (static_cast<int>(o.statuses.size()) >= c.expect_responses &&
-            o.received.find("Connection: close") == std::string::npos &&
-            o.received.find("connection: close") == std::string::npos) {
-          break;
-        }
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        o.closed = true;
-      }
-    }
-    if (can_send_now && (p.revents & POLLOUT)) {
-      const std::size_t chunk = c.byte_interval.count() > 0 ? 1 : c.bytes.size() - sent;
-      const ssize_t n = send(fd, c.bytes.data() + sent, chunk, MSG_NOSIGNAL);
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        next_byte_at = Clock::now() + c.byte_interval;
-        if (sent == c.bytes.size() && c.half_close) shutdown(fd, SHUT_WR);
-      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        write_open = false;  // the server stopped reading (it answered and closed)
-      }
-    }
-  }
-  close(fd);
-  return o;
-}
-
-std::string Request(const std::string& method, const std::string& target,
-                    const std::string& headers = "", const std::string& body = "") {
-  return method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "\r\n" + body;
 }
 
 // --- The server ------------------------------------------------------------------------------
@@ -392,124 +225,6 @@ IngestAnswer ParseIngestAnswer(const std::string& body) {
   a.accepted = number_after("\"accepted\":");
   a.rejected = number_after("\"rejected\":");
   return a;
-}
-
-// --- The corpus ------------------------------------------------------------------------------
-
-// A message body for an ingest format, sent over HTTP (real client) and NATS.
-struct BodyCase {
-  std::string name;
-  std::string format;
-  std::string body;
-  std::set<int> expect;  // HTTP statuses that are right
-  bool nats = true;      // also publish it to waybill.ingest.FORMAT (fits max_payload)
-};
-
-std::vector<BodyCase> StaticBodies() {
-  std::vector<BodyCase> out;
-  const fs::path dir = SourceFile("tests/fixtures/hostile/bodies");
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string file = entry.path().filename().string();
-    const std::size_t sep = file.find("--");
-    REQUIRE_MESSAGE(sep != std::string::npos, "fixture " << file << " is not FORMAT--NAME");
-    out.push_back({"fixture " + file,
-                   file.substr(0, sep),
-                   testing::ReadWholeFile(entry.path().string()),
-                   {400, 422}});
-  }
-  REQUIRE(out.size() >= 20);
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  return out;
-}
-
-// Fuzz seeds cut short: JSON documents in half, X12 just before the first IEA (a complete
-// interchange before the cut would rightly be accepted).
-std::vector<BodyCase> TruncatedSeeds() {
-  std::vector<BodyCase> out;
-  const std::map<std::string, std::string> formats = {
-      {"x12", "x12"}, {"dcsa", "dcsa-tnt"}, {"epcis", "epcis"}};
-  for (const auto& [dir, format] : formats) {
-    for (const auto& entry : fs::directory_iterator(SourceFile("tests/fuzz/corpus/" + dir))) {
-      std::string text = testing::ReadWholeFile(entry.path().string());
-      const std::size_t iea = text.find("IEA");
-      text.resize(format == "x12" && iea != std::string::npos ? iea : text.size() / 2);
-      if (text.empty()) continue;
-      out.push_back({"truncated seed " + dir + "/" + entry.path().filename().string(),
-                     format,
-                     std::move(text),
-                     {400, 422}});
-    }
-  }
-  return out;
-}
-
-std::vector<BodyCase> GeneratedBodies() {
-  std::vector<BodyCase> out;
-  const std::vector<std::string> json_formats = {"canonical", "dcsa-tnt", "epcis",
-                                                 "sap-s4-delivery"};
-  for (const auto& f : json_formats) {
-    // Refused before any parser sees them (the JSON depth limit).
-    out.push_back({"100k-deep arrays to " + f, f, DeepArrays(100'000), {400}, false});
-    out.push_back({"100k-deep objects to " + f, f, DeepObjects(100'000), {400}, false});
-    out.push_back(
-        {"deep second NDJSON line to " + f, f, "{}\n" + DeepArrays(100'000), {400}, false});
-    // Not JSON-looking at the first byte, so past the cheap check: the parsers' own limits.
-    out.push_back(
-        {"BOM then 100k-deep arrays to " + f, f, "\xEF\xBB\xBF" + DeepArrays(100'000), {400, 422}});
-    out.push_back(
-        {"form feed then 100k-deep objects to " + f, f, "\f" + DeepObjects(100'000), {400, 422}});
-    out.push_back({"1 MiB random bytes to " + f, f, RandomBytes(1 << 20, 7), {400, 422}, false});
-    out.push_back({"900 KiB random bytes to " + f, f, RandomBytes(900 << 10, 8), {400, 422}});
-  }
-  out.push_back({"900 KiB random bytes to x12", "x12", RandomBytes(900 << 10, 9), {422}});
-  out.push_back({"900 KiB random bytes to an unknown format",
-                 "no-such-format",
-                 RandomBytes(900 << 10, 10),
-                 {422}});
-  out.push_back({"16 MiB (the limit) of random bytes to x12",
-                 "x12",
-                 RandomBytes(kBodyLimit, 11),
-                 {422},
-                 false});
-  out.push_back({"X12 segment with 10^6 elements", "x12", X12HugeSegment(1'000'000), {422}, false});
-  out.push_back({"X12 set with 200k segments", "x12", X12ManySegments(200'000), {422}, false});
-  out.push_back(
-      {"X12 set with 100k-element segment (NATS size)", "x12", X12HugeSegment(100'000), {422}});
-  out.push_back({"X12 interchange of 4 MiB with 20k rejected sets",
-                 "x12",
-                 X12ManyRejectedSets(20'000, 4 << 20),
-                 {422},
-                 false});
-  // Huge strings and numbers in canonical events.
-  out.push_back(
-      {"canonical event with a 900 KiB shipment_id",
-       "canonical",
-       R"({"event_id":"h-big","kind":"milestone","occurred_at":"2025-03-02T10:00:00Z","source":{"system":"carrier"},"shipment_id":")" +
-           std::string(900 << 10, 'S') + R"(","carrier":"ACME","status":"IN_TRANSIT"})",
-       {422}});
-  out.push_back({"canonical line over the 1 MiB line limit",
-                 "canonical",
-                 "{\"event_id\":\"" + std::string((1 << 20) + 10, 'L') + "\"}",
-                 {422},
-                 false});
-  {
-    std::string many = R"({"event_id":"h-fields","kind":"milestone")";
-    for (int i = 0; i < 50'000; ++i) many += ",\"x" + std::to_string(i) + "\":1";
-    many += "}";
-    out.push_back(
-        {"canonical event with 50k unknown fields and no shipment", "canonical", many, {422}});
-  }
-  out.push_back({"canonical number with 500k digits",
-                 "canonical",
-                 R"({"event_id":"h-digits","quantity":)" + std::string(500'000, '9') + "}",
-                 {422}});
-  // Many rejected lines in one body: every line is a dead letter of its own.
-  {
-    std::string lines;
-    for (int i = 0; i < 20'000; ++i) lines += "x\n";
-    out.push_back({"20k garbage NDJSON lines", "canonical", lines, {422}});
-  }
-  return out;
 }
 
 }  // namespace
@@ -689,7 +404,7 @@ TEST_CASE(
     for (int w = 0; w < 8; ++w) {
       workers.emplace_back([&] {
         for (std::size_t i = next++; i < raw.size(); i = next++) {
-          outcomes[i] = Exchange(h.port(), raw[i]);
+          outcomes[i] = testing::Exchange(h.port(), raw[i], kHangAfter);
         }
       });
     }
@@ -848,9 +563,10 @@ TEST_CASE(
   }
 
   // --- Hostile message bodies over HTTP, then the same over NATS --------------------------------
-  std::vector<BodyCase> bodies = StaticBodies();
-  for (auto& b : TruncatedSeeds()) bodies.push_back(std::move(b));
-  for (auto& b : GeneratedBodies()) bodies.push_back(std::move(b));
+  const std::string source_dir = SourceFile("");
+  std::vector<BodyCase> bodies = testing::StaticBodies(source_dir);
+  for (auto& b : testing::TruncatedSeeds(source_dir)) bodies.push_back(std::move(b));
+  for (auto& b : testing::GeneratedBodies(kBodyLimit)) bodies.push_back(std::move(b));
   std::vector<std::pair<const BodyCase*, std::uint64_t>> for_nats;  // with their dead letters
   // Posts every body; returns each one's dead letters (1 for a refused one, as NATS keeps it).
   auto post_bodies = [&] {

@@ -141,6 +141,8 @@ def soak(args):
              "head_seq": int(r["head_seq"] or 0), "lag_events": int(r["lag_events"] or 0),
              "lag_seconds": float(r["lag_seconds"]) if r["lag_seconds"] else None,
              "disk_free_gib": int(r["disk_free_kib"]) / 1048576.0}
+        if r.get("index_shipments"):
+            s["index_shipments"] = int(float(r["index_shipments"]))
         for col in MEMORY_COLUMNS:  # absent in soaks recorded before they were sampled
             if r.get(col + "_bytes"):
                 s[col + "_mib"] = float(r[col + "_bytes"]) / 1048576.0
@@ -165,15 +167,22 @@ def soak(args):
     if at5 is None or not later:
         verdict.update({"result": "N/A", "why": "the run was shorter than 5 minutes"})
     else:
-        peak = max(s["rss_mib"] for s in later)
+        top = max(later, key=lambda s: s["rss_mib"])
+        peak = top["rss_mib"]
         growth = (peak - at5["rss_mib"]) / at5["rss_mib"] * 100
         verdict.update({"rss_at_5min_mib": round(at5["rss_mib"], 1),
                         "max_rss_after_mib": round(peak, 1), "growth_percent": round(growth, 2),
                         "result": "PASS" if growth <= 10 else "FAIL"})
+        # Where the memory was at minute 5 and at the peak, as far as it was sampled.
+        parts = [c + "_mib" for c in MEMORY_COLUMNS] + ["index_shipments"]
+        verdict["at_5min"] = {k: round(at5[k], 1) for k in parts if k in at5}
+        verdict["at_peak"] = {k: round(top[k], 1) for k in parts if k in top}
+        verdict["at_peak"]["t_s"] = top["t_s"]
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "verdict": verdict, "samples": samples}, f, indent=2)
     keys = ["t_s", "rss_mib", "head_seq", "events_per_s", "lag_events", "lag_seconds", "commits",
-            "fsync_p50_ms", "fsync_p99_ms", "disk_free_gib"] + [c + "_mib" for c in MEMORY_COLUMNS]
+            "fsync_p50_ms", "fsync_p99_ms", "disk_free_gib"] + [c + "_mib" for c in MEMORY_COLUMNS] + [
+                "index_shipments"]
     with open(args.out + ".csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
