@@ -87,6 +87,9 @@ class Projector {
   };
   // The worker's view cache as the last Step left it. Thread-safe.
   CacheFigures cache() const;
+  // Times a rebuild's fold parked its views in the store to stay within the cache bounds
+  // (since Open). Thread-safe.
+  std::uint64_t rebuild_spills() const { return rebuild_spills_.load(std::memory_order_relaxed); }
 
   // The stored view of a shipment as of the checkpoint; nullptr when it has none.
   [[nodiscard]] Result<std::unique_ptr<ShipmentView>> ReadView(ViewKind view,
@@ -143,6 +146,7 @@ class Projector {
   std::array<std::uint32_t, 3> generation_{};  // guarded by gen_mu_
   // live_'s cache figures, stored after each change for cache() readers.
   std::atomic<std::size_t> cache_shipments_{0}, cache_bytes_{0};
+  std::atomic<std::uint64_t> rebuild_spills_{0};
   void PublishCacheFigures();  // with fold_mu_ held
 };
 

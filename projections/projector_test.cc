@@ -313,6 +313,32 @@ TEST_CASE("the worker's cache keeps the shipments it folded into last") {
   CHECK(SnapshotViews(*ledger) == incremental);
 }
 
+TEST_CASE("a rebuild keeps its folds within the byte budget too") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(13, 20);
+  AppendEvents(*ledger, gen, 1500);
+  ProjectorOptions options;
+  options.rebuild_batch_events = 100;
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  REQUIRE((*projector)->CatchUp().ok());
+  const auto incremental = SnapshotViews(*ledger);
+  // Within the default budgets nothing spills.
+  REQUIRE((*projector)->Rebuild(kAllViews).ok());
+  CHECK((*projector)->rebuild_spills() == 0);
+  CHECK(SnapshotViews(*ledger) == incremental);
+
+  // 20 shipments are far under the shipment bound; 8 KiB of views is not.
+  ProjectorOptions tight = options;
+  tight.cache_bytes = 8 << 10;
+  auto small = Projector::Open(*ledger, tight);
+  REQUIRE(small.ok());
+  REQUIRE((*small)->Rebuild(kAllViews).ok());
+  CHECK((*small)->rebuild_spills() > 0);
+  CHECK(SnapshotViews(*ledger) == incremental);
+}
+
 TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answering") {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
