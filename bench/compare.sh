@@ -499,7 +499,7 @@ soak() {
     free=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
     # Where the memory is: the worker's view cache, the allocator's free pages, RocksDB's
     # memtables, index/filter blocks and block caches (docs/operations.md "Process memory"),
-    # and the shipments in the HTTP API's in-memory list index (~250 bytes each).
+    # and the shipments in the HTTP API's in-memory list index (~156 bytes each).
     local mem
     mem=$(awk -v want="$mem_metrics" 'BEGIN { n = split(want, w, ","); for (i = 1; i <= n; i++) v[w[i]] = "" }
       ($1 in v) { v[$1] = sprintf("%.0f", $2) }

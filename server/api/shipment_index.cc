@@ -41,9 +41,6 @@ ShipmentSummary SummarizeViews(std::string_view shipment_id,
                                const projections::ShipmentViews& views) {
   ShipmentSummary s;
   s.shipment_id = std::string(shipment_id);
-  for (projections::ViewKind kind : projections::kAllViews) {
-    if (const auto* v = views.get(kind)) s.last_seq_all = std::max(s.last_seq_all, v->last_seq());
-  }
   // What the masked combined object (GET without costs:read) says, without rendering it:
   // rendering the whole object, milestones and all, and parsing it back cost far more than
   // these five fields (docs/benchmarks-http.md).
@@ -102,18 +99,20 @@ Status ShipmentIndex::Reload(const ledger::Ledger& ledger) {
     if (!st.ok()) return st;
     if (!decode_error.ok()) return decode_error;
   }
-  std::map<Order, ShipmentSummary> ordered;
-  std::unordered_map<std::string, std::uint64_t> seq_of;
-  seq_of.reserve(all.size());
-  for (auto& [id, views] : all) {
-    ShipmentSummary s = SummarizeViews(id, views);
-    seq_of[id] = s.last_seq;
-    Order key{s.last_seq, id};
-    ordered.emplace(std::move(key), std::move(s));
-  }
+  std::vector<ShipmentSummary> summaries;
+  summaries.reserve(all.size());
+  for (auto& [id, views] : all) summaries.push_back(SummarizeViews(id, views));
+  all.clear();
+  // Built aside and swapped in, so lists keep answering meanwhile. Swapping node-based
+  // containers moves no node: the Order pointers stay valid.
+  ShipmentIndex fresh;
+  fresh.seq_of_.reserve(summaries.size());
+  for (auto& s : summaries) fresh.PutLocked(std::move(s));
   std::unique_lock lock(mu_);
-  ordered_ = std::move(ordered);
-  seq_of_ = std::move(seq_of);
+  seq_of_.swap(fresh.seq_of_);
+  ordered_.swap(fresh.ordered_);
+  values_.swap(fresh.values_);
+  atoms_.swap(fresh.atoms_);
   return Status::Ok();
 }
 
@@ -146,16 +145,33 @@ Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
   return Status::Ok();
 }
 
+ShipmentIndex::Atom ShipmentIndex::Intern(const std::optional<std::string>& value) {
+  if (!value) return 0;
+  auto [it, added] = atoms_.try_emplace(*value, static_cast<Atom>(values_.size()));
+  if (added) values_.push_back(*value);
+  return it->second;
+}
+
+std::optional<ShipmentIndex::Atom> ShipmentIndex::Find(
+    const std::optional<std::string>& value) const {
+  if (!value) return Atom{0};
+  auto it = atoms_.find(*value);
+  if (it == atoms_.end()) return std::nullopt;
+  return it->second;
+}
+
 void ShipmentIndex::PutLocked(ShipmentSummary summary) {
-  auto it = seq_of_.find(summary.shipment_id);
-  if (it != seq_of_.end()) {
-    ordered_.erase(Order{it->second, summary.shipment_id});
+  auto [it, added] = seq_of_.try_emplace(std::move(summary.shipment_id), summary.last_seq);
+  if (!added) {
+    ordered_.erase(Order{it->second, &it->first});
     it->second = summary.last_seq;
-  } else {
-    seq_of_.emplace(summary.shipment_id, summary.last_seq);
   }
-  Order key{summary.last_seq, summary.shipment_id};
-  ordered_.insert_or_assign(std::move(key), std::move(summary));
+  Entry e;
+  e.customer = Intern(summary.customer_id);
+  e.carrier = Intern(summary.carrier);
+  e.status = Intern(summary.status);
+  e.updated_at = summary.updated_at;
+  ordered_.insert_or_assign(Order{summary.last_seq, &it->first}, e);
 }
 
 ShipmentIndex::Page ShipmentIndex::List(const ListFilter& filter,
@@ -163,20 +179,25 @@ ShipmentIndex::Page ShipmentIndex::List(const ListFilter& filter,
                                         std::size_t limit) const {
   Page page;
   std::shared_lock lock(mu_);
+  // A filter on a value no shipment has matches nothing.
+  std::optional<Atom> customer, status, carrier;
+  if (filter.customer && !(customer = Find(filter.customer))) return page;
+  if (filter.status && !(status = Find(filter.status))) return page;
+  if (filter.carrier && !(carrier = Find(filter.carrier))) return page;
   auto it = ordered_.begin();
-  if (cursor) it = ordered_.upper_bound(Order{cursor->last_seq, cursor->shipment_id});
+  if (cursor) it = ordered_.upper_bound(Order{cursor->last_seq, &cursor->shipment_id});
   bool more = false;
   for (; it != ordered_.end(); ++it) {
-    const ShipmentSummary& s = it->second;
-    if (filter.customer && s.customer_id != filter.customer) continue;
-    if (filter.status && s.status != filter.status) continue;
-    if (filter.carrier && s.carrier != filter.carrier) continue;
-    if (filter.updated_since && s.updated_at < *filter.updated_since) continue;
+    const Entry& e = it->second;
+    if (customer && e.customer != *customer) continue;
+    if (status && e.status != *status) continue;
+    if (carrier && e.carrier != *carrier) continue;
+    if (filter.updated_since && e.updated_at < *filter.updated_since) continue;
     if (page.shipment_ids.size() == limit) {
       more = true;  // only when another match exists, so the last page says so
       break;
     }
-    page.shipment_ids.push_back(s.shipment_id);
+    page.shipment_ids.push_back(*it->first.shipment_id);
   }
   if (more) {
     const auto& last_id = page.shipment_ids.back();

@@ -8,7 +8,10 @@
 // while a client pages moves to the front (its last_seq grows), so a walk never returns it
 // twice, and shipments that did not change keep their places, so none is skipped.
 //
-// Memory: about 200 bytes per shipment (50,000 shipments: ~10 MB).
+// Memory: about 156 bytes per shipment with an id of up to 15 bytes (320 before customers,
+// carriers and statuses were stored once each and the id once per shipment; measured over
+// 1M entries of the same containers). It grows with every shipment ever seen: the 30-minute soak
+// (2.7M shipments) is where that shows (docs/benchmarks-compare.md).
 // Thread-safety: all methods are safe from any thread (a shared mutex; List takes it shared).
 #pragma once
 
@@ -32,8 +35,7 @@ struct ShipmentSummary {
   std::optional<std::string> customer_id;
   std::optional<std::string> carrier;
   std::optional<std::string> status;
-  std::uint64_t last_seq = 0;      // over the status and ETA views (not freight cost, see below)
-  std::uint64_t last_seq_all = 0;  // over all three views
+  std::uint64_t last_seq = 0;  // over the status and ETA views (not freight cost, see below)
   UnixNanos updated_at = 0;
 };
 
@@ -80,19 +82,33 @@ class ShipmentIndex {
   std::size_t size() const;
 
  private:
+  // A customer, carrier or status value, stored once in values_; 0 is "none".
+  using Atom = std::uint32_t;
   struct Order {
     std::uint64_t last_seq;
-    std::string shipment_id;
+    const std::string* shipment_id;         // a key of seq_of_ (or the caller's, for lookups)
     bool operator<(const Order& o) const {  // newest first, then by id
       if (last_seq != o.last_seq) return last_seq > o.last_seq;
-      return shipment_id < o.shipment_id;
+      return *shipment_id < *o.shipment_id;
     }
   };
+  struct Entry {
+    Atom customer = 0, carrier = 0, status = 0;
+    UnixNanos updated_at = 0;
+  };
+  using SeqOf = std::unordered_map<std::string, std::uint64_t>;  // shipment -> Order.last_seq
+
+  Atom Intern(const std::optional<std::string>& value);  // with mu_ held exclusively
+  // The atom of `value`; nullopt when no shipment has it. With mu_ held.
+  std::optional<Atom> Find(const std::optional<std::string>& value) const;
   void PutLocked(ShipmentSummary summary);
 
   mutable std::shared_mutex mu_;
-  std::map<Order, ShipmentSummary> ordered_;
-  std::unordered_map<std::string, std::uint64_t> seq_of_;  // shipment -> its Order.last_seq
+  // Node-based, so ordered_'s pointers to its keys stay valid as it grows and rehashes.
+  SeqOf seq_of_;
+  std::map<Order, Entry> ordered_;
+  std::vector<std::string> values_{std::string()};  // by atom; [0] unused
+  std::unordered_map<std::string, Atom> atoms_;
 };
 
 }  // namespace waybill::server::api
