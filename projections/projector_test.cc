@@ -85,6 +85,17 @@ class FakeSink : public MessageSink {
   std::vector<OutMessage> received;
 };
 
+// Every view version is in the outbox once, in order, and the stored views are byte for byte
+// what a rebuild folds from the log. Returns those views.
+std::map<std::pair<int, std::string>, std::string> CheckAgainstRebuild(Projector& projector,
+                                                                       ledger::Ledger& ledger) {
+  CheckVersionsGapless(ReadOutbox(ledger));
+  auto incremental = SnapshotViews(ledger);
+  REQUIRE(projector.Rebuild(kAllViews).ok());
+  CHECK(SnapshotViews(ledger) == incremental);
+  return incremental;
+}
+
 }  // namespace
 
 TEST_CASE("incremental folding writes views, outbox entries and the checkpoint together") {
@@ -273,11 +284,7 @@ TEST_CASE("the worker's cache stays under its byte budget and folds on from the 
   CHECK(dropped > 0);  // the budget was reached ...
   CHECK(kept > 0);     // ... and not on every batch
   // Folding on from the store gave the views a rebuild gives, every version published.
-  CheckVersionsGapless(ReadOutbox(*ledger));
-  const auto incremental = SnapshotViews(*ledger);
-  CHECK(incremental.size() == 3 * 20);
-  REQUIRE((*projector)->Rebuild(kAllViews).ok());
-  CHECK(SnapshotViews(*ledger) == incremental);
+  CHECK(CheckAgainstRebuild(**projector, *ledger).size() == 3 * 20);
 }
 
 TEST_CASE("the worker's cache keeps the shipments it folded into last") {
@@ -306,11 +313,7 @@ TEST_CASE("the worker's cache keeps the shipments it folded into last") {
   CHECK(fold_one("S2") == 9);   // still cached
   CHECK(fold_one("S0") == 10);  // read back from the store
   // Views folded on from the store are the ones a rebuild gives, every version published.
-  CheckVersionsGapless(ReadOutbox(*ledger));
-  const auto incremental = SnapshotViews(*ledger);
-  CHECK(incremental.size() == 3 * 11);
-  REQUIRE((*projector)->Rebuild(kAllViews).ok());
-  CHECK(SnapshotViews(*ledger) == incremental);
+  CHECK(CheckAgainstRebuild(**projector, *ledger).size() == 3 * 11);
 }
 
 TEST_CASE("a rebuild keeps its folds within the byte budget too") {
@@ -392,11 +395,7 @@ TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answer
   CHECK(missing.load() == 0);
   CHECK(current_queries.load() > 0);
   CHECK(current_missing.load() == 0);
-  CheckVersionsGapless(ReadOutbox(*ledger));
-
-  const auto incremental = SnapshotViews(*ledger);
-  REQUIRE((*projector)->Rebuild(kAllViews).ok());
-  CHECK(SnapshotViews(*ledger) == incremental);
+  CheckAgainstRebuild(**projector, *ledger);
 }
 
 TEST_CASE("publisher: in order, cursor only on ack, resumes after an outage, once per id") {
