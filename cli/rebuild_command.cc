@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "projections/projector.h"
 #include "schemas/event_json.h"
+#include "server/api/shipment_index.h"
 #include "server/control_socket.h"
 
 namespace waybill::cli {
@@ -151,6 +152,18 @@ int RunRebuild(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   Status st = shipment.empty() ? (*projector)->Rebuild(views)
                                : (*projector)->RebuildShipment(shipment, views);
+  // The HTTP API's shipment list index is derived from the views: brought in line here so the
+  // next `waybill serve` lists what the rebuilt views say.
+  const std::uint64_t checkpoint = (*projector)->checkpoint().last_seq;
+  if (st.ok()) {
+    if (shipment.empty()) {
+      st = server::api::ShipmentIndex::Rebuild(*ledger, checkpoint);
+    } else if (auto index = server::api::ShipmentIndex::Open(*ledger, checkpoint); index.ok()) {
+      st = (*index)->Refresh({shipment}, (*index)->through_seq());
+    } else {
+      st = index.status();
+    }
+  }
   if (!st.ok()) {
     ReportError("rebuild", st.ToString());
     return kExitIoError;
@@ -158,8 +171,8 @@ int RunRebuild(int argc, char** argv) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-  std::cout << "{\"ok\":true,\"checkpoint\":" << (*projector)->checkpoint().last_seq
-            << ",\"elapsed_ms\":" << ms << "}" << std::endl;
+  std::cout << "{\"ok\":true,\"checkpoint\":" << checkpoint << ",\"elapsed_ms\":" << ms << "}"
+            << std::endl;
   return kExitOk;
 }
 

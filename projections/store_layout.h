@@ -9,6 +9,8 @@
 //           "n" | 'o' or 'e'                                 -> publisher health (publisher.cc)
 //           "r" | 32 bytes     reserved: the HTTP API's Idempotency-Key answers
 //                              (server/api/idempotency_store.h); projections never touch it
+//           "l" ...            reserved: the HTTP API's shipment list index
+//                              (server/api/shipment_index_layout.h); likewise
 //   outbox  outbox_seq:u64be                                 -> outbox entry (outbox.h)
 //
 // Checkpoint record: version:u8 (=1) | last_seq:u64be | next_outbox_seq:u64be. last_seq is

@@ -104,7 +104,8 @@ void Api::Impl::AdminRebuild(Call& call) {
     Status st = shipment ? deps_.projector.RebuildShipment(*shipment, views)
                          : deps_.projector.Rebuild(views);
     if (st.ok())
-      st = shipment ? index_->Refresh(deps_.ledger, {*shipment}) : index_->Reload(deps_.ledger);
+      st = shipment ? index_->Refresh({*shipment}, index_->through_seq())
+                    : index_->Reload(deps_.projector.checkpoint().last_seq);
     if (!st.ok()) return c.respond(StatusError(c.request, st));
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)

@@ -66,8 +66,12 @@ std::optional<ParamError> CheckParams(const QueryParams& q,
 // --- Api -----------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Api>> Api::Create(ApiDeps deps, ApiOptions options) {
-  auto index = ShipmentIndex::Load(deps.ledger);
+  const std::uint64_t checkpoint = deps.projector.checkpoint().last_seq;
+  auto index = ShipmentIndex::Open(deps.ledger, checkpoint);
   if (!index.ok()) return index.status();
+  // What a crash left the stored index behind the worker by; what the worker commits from
+  // now until the API is wired to it, the index thread reads from the log (IndexLoop).
+  if (Status st = (*index)->CatchUp(checkpoint); !st.ok()) return st;
   RemoveLeftoverBackups(deps.ledger.data_dir());
   auto impl = std::make_unique<Impl>(deps, options, std::move(index).value());
   return std::unique_ptr<Api>(new Api(std::move(impl)));
@@ -116,8 +120,6 @@ Api::Impl::Impl(ApiDeps deps, ApiOptions options, std::unique_ptr<ShipmentIndex>
       &deps_.metrics.GetHistogram("waybill_ingest_request_events", "Events per HTTP ingest request",
                                   {1, 10, 100, 1000, 10000, 100000});
   RegisterCollectors();
-  // The index was just loaded from views stored up to (at least) the checkpoint.
-  index_through_seq_.store(deps_.projector.checkpoint().last_seq);
   index_thread_ = std::jthread([this](std::stop_token stop) { IndexLoop(stop); });
 }
 
@@ -330,6 +332,7 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
     std::lock_guard<std::mutex> lock(dirty_mu_);
     for (const Event& e : events) {
       dirty_.insert(e.shipment_id);
+      dirty_from_seq_ = std::min(dirty_from_seq_, e.ledger.seq);
       dirty_through_seq_ = std::max(dirty_through_seq_, e.ledger.seq);
     }
   }
@@ -339,19 +342,23 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
 void Api::Impl::IndexLoop(std::stop_token stop) {
   for (;;) {
     std::vector<std::string> batch;
-    std::uint64_t through = 0;
+    std::uint64_t from = 0, through = 0;
     {
       std::unique_lock<std::mutex> lock(dirty_mu_);
       dirty_cv_.wait(lock, stop, [&] { return !dirty_.empty(); });
       if (stop.stop_requested()) return;
       batch.assign(std::make_move_iterator(dirty_.begin()), std::make_move_iterator(dirty_.end()));
       dirty_.clear();
+      from = std::exchange(dirty_from_seq_, UINT64_MAX);
       through = dirty_through_seq_;
     }
-    if (Status st = index_->Refresh(deps_.ledger, batch); !st.ok()) {
-      spdlog::error("shipment list index: {} (the list may miss recent changes)", st.ToString());
-    } else {
-      index_through_seq_.store(through);
+    // Commits the index was not told about (before the API was wired to the worker, or
+    // after a failed refresh) are read back from the log first.
+    Status st = from > index_->through_seq() + 1 ? index_->CatchUp(from - 1) : Status::Ok();
+    if (st.ok()) st = index_->Refresh(batch, through);
+    if (!st.ok()) {
+      spdlog::error("shipment list index: {} (retried from the log with the next commit)",
+                    st.ToString());
     }
   }
 }
@@ -406,7 +413,7 @@ void Api::Impl::Readyz(Call& call) {
                      "\",\"head_seq\":" + std::to_string(head) +
                      ",\"projection_checkpoint\":" + std::to_string(folded) +
                      ",\"projection_lag\":" + std::to_string(lag) +
-                     ",\"list_index_seq\":" + std::to_string(index_through_seq_.load());
+                     ",\"list_index_seq\":" + std::to_string(index_->through_seq());
   // Reported, not a readiness condition: HTTP ingest and queries work without NATS (view
   // updates queue in the outbox), so a balancer must not take the server out over an outage.
   if (options_.nats_connected) {

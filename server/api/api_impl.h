@@ -133,8 +133,8 @@ class Api::Impl {
   std::mutex dirty_mu_;
   std::condition_variable_any dirty_cv_;
   std::set<std::string> dirty_;
-  std::uint64_t dirty_through_seq_ = 0;              // guarded by dirty_mu_
-  std::atomic<std::uint64_t> index_through_seq_{0};  // last seq the list index reflects
+  std::uint64_t dirty_from_seq_ = UINT64_MAX;  // guarded by dirty_mu_
+  std::uint64_t dirty_through_seq_ = 0;        // guarded by dirty_mu_
 
   // Metric series, looked up once: per route, per status code class of interest.
   // Index kRoutes.size() stands for "no route" (404/405 before routing).

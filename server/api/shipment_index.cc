@@ -1,9 +1,12 @@
 #include "server/api/shipment_index.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <mutex>
+#include <set>
 #include <span>
 
 #include "projections/views.h"
@@ -71,144 +74,271 @@ std::optional<ListCursor> DecodeCursor(std::string_view text) {
   return c;
 }
 
-Result<std::unique_ptr<ShipmentIndex>> ShipmentIndex::Load(const ledger::Ledger& ledger) {
-  auto index = std::make_unique<ShipmentIndex>();
-  if (Status st = index->Reload(ledger); !st.ok()) return st;
+Result<bool> ShipmentIndex::LoadState() {
+  auto stored = ledger_.GetAux(ledger::AuxSpace::kViews, kIndexStateKey);
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound) return false;
+    return stored.status();
+  }
+  auto state = DecodeIndexState(*stored);
+  if (!state.ok()) {
+    // Derived data: rebuilt rather than refusing to serve.
+    spdlog::warn("{}; rebuilding the shipment list index from the stored views",
+                 state.status().ToString());
+    return false;
+  }
+  generation_.store(state->generation);
+  through_seq_.store(state->through_seq);
+  entries_.store(state->entries);
+  return true;
+}
+
+Result<std::unique_ptr<ShipmentIndex>> ShipmentIndex::Open(ledger::Ledger& ledger,
+                                                           std::uint64_t views_through_seq) {
+  auto index = std::make_unique<ShipmentIndex>(ledger);
+  auto loaded = index->LoadState();
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) {
+    if (Status st = index->Reload(views_through_seq); !st.ok()) return st;
+  }
   return index;
 }
 
-Status ShipmentIndex::Reload(const ledger::Ledger& ledger) {
-  std::map<std::string, projections::ShipmentViews, std::less<>> all;
-  for (projections::ViewKind kind : projections::kAllViews) {
-    auto gen = projections::ReadActiveGeneration(ledger, kind);
-    if (!gen.ok()) return gen.status();
-    Status decode_error;
-    Status st =
-        ledger.ScanAux(ledger::AuxSpace::kViews, projections::ViewGenerationBegin(kind, *gen),
-                       projections::ViewGenerationEnd(kind, *gen),
-                       [&](std::string_view key, std::string_view value) {
-                         auto view = projections::DecodeView(kind, value);
-                         if (!view.ok()) {
-                           decode_error = view.status();
-                           return false;
-                         }
-                         all[std::string(projections::ShipmentOfViewKey(key))].slot(kind) =
-                             std::move(view).value();
-                         return true;
-                       });
-    if (!st.ok()) return st;
-    if (!decode_error.ok()) return decode_error;
-  }
-  std::vector<ShipmentSummary> summaries;
-  summaries.reserve(all.size());
-  for (auto& [id, views] : all) summaries.push_back(SummarizeViews(id, views));
-  all.clear();
-  // Built aside and swapped in, so lists keep answering meanwhile. Swapping node-based
-  // containers moves no node: the Order pointers stay valid.
-  ShipmentIndex fresh;
-  fresh.seq_of_.reserve(summaries.size());
-  for (auto& s : summaries) fresh.PutLocked(std::move(s));
-  std::unique_lock lock(mu_);
-  seq_of_.swap(fresh.seq_of_);
-  ordered_.swap(fresh.ordered_);
-  values_.swap(fresh.values_);
-  atoms_.swap(fresh.atoms_);
+Status ShipmentIndex::Rebuild(ledger::Ledger& ledger, std::uint64_t views_through_seq) {
+  ShipmentIndex index(ledger);
+  if (auto loaded = index.LoadState(); !loaded.ok()) return loaded.status();
+  return index.Reload(views_through_seq);
+}
+
+Status ShipmentIndex::Commit(ledger::AuxBatch batch, std::int64_t entries_delta,
+                             std::uint64_t through_seq) {
+  IndexState state{generation_.load(), std::max(through_seq_.load(), through_seq),
+                   entries_.load() + static_cast<std::uint64_t>(entries_delta)};
+  batch.Put(ledger::AuxSpace::kViews, std::string(kIndexStateKey), EncodeIndexState(state));
+  if (Status st = ledger_.WriteAux(batch); !st.ok()) return st;
+  entries_.store(state.entries);
+  through_seq_.store(state.through_seq);
   return Status::Ok();
 }
 
-Status ShipmentIndex::Refresh(const ledger::Ledger& ledger,
-                              const std::vector<std::string>& shipment_ids) {
-  if (shipment_ids.empty()) return Status::Ok();
+Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
+                                   const std::array<std::uint32_t, 3>& view_generations,
+                                   ledger::AuxBatch* batch, std::int64_t* entries_delta) {
+  constexpr auto kViews = ledger::AuxSpace::kViews;
+  const std::uint32_t gen = generation_.load();
+  auto stored = projections::ReadStoredViews(ledger_, view_generations, shipment_ids);
+  if (!stored.ok()) return stored.status();
+  std::vector<std::string> entry_keys;
+  entry_keys.reserve(shipment_ids.size());
+  for (const std::string& id : shipment_ids) entry_keys.push_back(EntryKey(gen, id));
+  auto old_rows = ledger_.MultiGetAux(kViews, entry_keys);
+  if (!old_rows.ok()) return old_rows.status();
+  for (std::size_t i = 0; i < shipment_ids.size(); ++i) {
+    const std::string& id = shipment_ids[i];
+    std::optional<ShipmentSummary> old;
+    if (const auto& bytes = (*old_rows)[i]) {
+      auto row = DecodeRow(*bytes);
+      if (!row.ok()) return row.status();
+      old = std::move(row).value();
+      // A batch applies in order: rows rewritten below under the same keys survive.
+      batch->Delete(kViews, OrderKey(gen, old->last_seq, id));
+      if (old->customer_id)
+        batch->Delete(kViews, CustomerKey(gen, *old->customer_id, old->last_seq, id));
+    }
+    const projections::ShipmentViews& views = (*stored)[i];
+    if (views.empty()) {  // only a shipment rebuilt without events gets here
+      if (old) {
+        batch->Delete(kViews, std::move(entry_keys[i]));
+        --*entries_delta;
+      }
+      continue;
+    }
+    const ShipmentSummary summary = SummarizeViews(id, views);
+    std::string row = EncodeRow(summary);
+    batch->Put(kViews, OrderKey(gen, summary.last_seq, id), row);
+    if (summary.customer_id)
+      batch->Put(kViews, CustomerKey(gen, *summary.customer_id, summary.last_seq, id), row);
+    batch->Put(kViews, std::move(entry_keys[i]), std::move(row));
+    if (!old) ++*entries_delta;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Result<std::array<std::uint32_t, 3>> ActiveViewGenerations(const ledger::Ledger& ledger) {
   std::array<std::uint32_t, 3> gens{};
   for (int i = 0; i < 3; ++i) {
     auto gen = projections::ReadActiveGeneration(ledger, projections::kAllViews[i]);
     if (!gen.ok()) return gen.status();
     gens[i] = *gen;
   }
-  std::vector<ShipmentSummary> summaries;
-  summaries.reserve(shipment_ids.size());
-  // Batched reads, in chunks: views grow with their shipment's history, and a refresh after a
-  // long stall may name every shipment.
-  constexpr std::size_t kChunk = 256;
-  const std::span<const std::string> all(shipment_ids);
-  for (std::size_t begin = 0; begin < all.size(); begin += kChunk) {
-    const auto chunk = all.subspan(begin, std::min(kChunk, all.size() - begin));
-    auto stored = projections::ReadStoredViews(ledger, gens, chunk);
-    if (!stored.ok()) return stored.status();
-    for (std::size_t i = 0; i < chunk.size(); ++i) {
-      const projections::ShipmentViews& views = (*stored)[i];
-      if (!views.empty()) summaries.push_back(SummarizeViews(chunk[i], views));
-    }
-  }
-  std::unique_lock lock(mu_);
-  for (auto& s : summaries) PutLocked(std::move(s));
+  return gens;
+}
+
+// Views grow with their shipment's history, and a refresh after a long stall may name every
+// shipment: rows are read and written in chunks of this many shipments.
+constexpr std::size_t kChunk = 256;
+
+}  // namespace
+
+Status ShipmentIndex::Refresh(const std::vector<std::string>& shipment_ids,
+                              std::uint64_t through_seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return RefreshLocked(shipment_ids, through_seq);
+}
+
+Status ShipmentIndex::RefreshLocked(std::span<const std::string> shipment_ids,
+                                    std::uint64_t through_seq) {
+  auto gens = ActiveViewGenerations(ledger_);
+  if (!gens.ok()) return gens.status();
+  std::size_t begin = 0;
+  do {
+    const auto chunk = shipment_ids.subspan(begin, std::min(kChunk, shipment_ids.size() - begin));
+    begin += chunk.size();
+    ledger::AuxBatch batch;
+    std::int64_t delta = 0;
+    if (Status st = StageRefresh(chunk, *gens, &batch, &delta); !st.ok()) return st;
+    // Only the last chunk moves through_seq: a failure before it leaves the whole range to
+    // be refreshed again.
+    const bool last = begin == shipment_ids.size();
+    if (Status st = Commit(std::move(batch), delta, last ? through_seq : 0); !st.ok()) return st;
+  } while (begin < shipment_ids.size());
   return Status::Ok();
 }
 
-ShipmentIndex::Atom ShipmentIndex::Intern(const std::optional<std::string>& value) {
-  if (!value) return 0;
-  auto [it, added] = atoms_.try_emplace(*value, static_cast<Atom>(values_.size()));
-  if (added) values_.push_back(*value);
-  return it->second;
+Status ShipmentIndex::CatchUp(std::uint64_t to_seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  // Shipments are refreshed in groups as the events name them, so a long gap does not hold
+  // every id in memory; through_seq moves with each group.
+  std::set<std::string> pending;
+  std::uint64_t pending_through = 0;
+  Status refresh_error;
+  auto flush = [&] {
+    std::vector<std::string> ids(pending.begin(), pending.end());
+    pending.clear();
+    refresh_error = RefreshLocked(ids, pending_through);
+    return refresh_error.ok();
+  };
+  const std::uint64_t from = through_seq_.load() + 1;
+  if (from > to_seq) return Status::Ok();
+  Status st = ledger_.ReadRange(from, to_seq, [&](const Event& e) {
+    pending.insert(e.shipment_id);
+    pending_through = e.ledger.seq;
+    return pending.size() < 16 * kChunk || flush();
+  });
+  if (!st.ok()) return st;
+  if (!refresh_error.ok()) return refresh_error;
+  pending_through = to_seq;
+  return flush() ? Status::Ok() : refresh_error;
 }
 
-std::optional<ShipmentIndex::Atom> ShipmentIndex::Find(
-    const std::optional<std::string>& value) const {
-  if (!value) return Atom{0};
-  auto it = atoms_.find(*value);
-  if (it == atoms_.end()) return std::nullopt;
-  return it->second;
-}
-
-void ShipmentIndex::PutLocked(ShipmentSummary summary) {
-  auto [it, added] = seq_of_.try_emplace(std::move(summary.shipment_id), summary.last_seq);
-  if (!added) {
-    ordered_.erase(Order{it->second, &it->first});
-    it->second = summary.last_seq;
+Status ShipmentIndex::Reload(std::uint64_t views_through_seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  constexpr auto kViews = ledger::AuxSpace::kViews;
+  auto gens = ActiveViewGenerations(ledger_);
+  if (!gens.ok()) return gens.status();
+  const std::uint32_t old_gen = generation_.load();
+  const std::uint32_t gen = old_gen + 1;
+  {  // what an interrupted reload may have left; without a state, whatever rows there are
+    ledger::AuxBatch clear;
+    clear.DeleteRange(kViews, IndexGenerationBegin(old_gen == 0 ? 0 : gen),
+                      IndexGenerationEnd(UINT32_MAX));
+    if (Status st = ledger_.WriteAux(clear); !st.ok()) return st;
   }
-  Entry e;
-  e.customer = Intern(summary.customer_id);
-  e.carrier = Intern(summary.carrier);
-  e.status = Intern(summary.status);
-  e.updated_at = summary.updated_at;
-  ordered_.insert_or_assign(Order{summary.last_seq, &it->first}, e);
-}
-
-ShipmentIndex::Page ShipmentIndex::List(const ListFilter& filter,
-                                        const std::optional<ListCursor>& cursor,
-                                        std::size_t limit) const {
-  Page page;
-  std::shared_lock lock(mu_);
-  // A filter on a value no shipment has matches nothing.
-  std::optional<Atom> customer, status, carrier;
-  if (filter.customer && !(customer = Find(filter.customer))) return page;
-  if (filter.status && !(status = Find(filter.status))) return page;
-  if (filter.carrier && !(carrier = Find(filter.carrier))) return page;
-  auto it = ordered_.begin();
-  if (cursor) it = ordered_.upper_bound(Order{cursor->last_seq, &cursor->shipment_id});
-  bool more = false;
-  for (; it != ordered_.end(); ++it) {
-    const Entry& e = it->second;
-    if (customer && e.customer != *customer) continue;
-    if (status && e.status != *status) continue;
-    if (carrier && e.carrier != *carrier) continue;
-    if (filter.updated_since && e.updated_at < *filter.updated_since) continue;
-    if (page.shipment_ids.size() == limit) {
-      more = true;  // only when another match exists, so the last page says so
-      break;
+  // Every shipment with any view, once: the status views' shipments, then those with an ETA
+  // view but no status view, then those with only a freight-cost view. Each view family is
+  // scanned in key order, a chunk of ids at a time, so memory stays flat.
+  std::uint64_t entries = 0;
+  Status error;
+  std::vector<std::string> chunk;
+  auto write_chunk = [&](std::size_t pass) {
+    auto stored = projections::ReadStoredViews(ledger_, *gens, chunk);
+    if (!stored.ok()) {
+      error = stored.status();
+      return false;
     }
-    page.shipment_ids.push_back(*it->first.shipment_id);
+    ledger::AuxBatch batch;
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const projections::ShipmentViews& views = (*stored)[i];
+      if (views.empty() || (pass >= 1 && views.status) || (pass >= 2 && views.eta)) continue;
+      const ShipmentSummary summary = SummarizeViews(chunk[i], views);
+      std::string row = EncodeRow(summary);
+      batch.Put(kViews, OrderKey(gen, summary.last_seq, chunk[i]), row);
+      if (summary.customer_id)
+        batch.Put(kViews, CustomerKey(gen, *summary.customer_id, summary.last_seq, chunk[i]), row);
+      batch.Put(kViews, EntryKey(gen, chunk[i]), std::move(row));
+      ++entries;
+    }
+    chunk.clear();
+    if (!batch.empty()) error = ledger_.WriteAux(batch);
+    return error.ok();
+  };
+  for (std::size_t pass = 0; pass < 3; ++pass) {
+    const projections::ViewKind kind = projections::kAllViews[pass];
+    Status st = ledger_.ScanAux(kViews, projections::ViewGenerationBegin(kind, (*gens)[pass]),
+                                projections::ViewGenerationEnd(kind, (*gens)[pass]),
+                                [&](std::string_view key, std::string_view) {
+                                  chunk.emplace_back(projections::ShipmentOfViewKey(key));
+                                  return chunk.size() < kChunk || write_chunk(pass);
+                                });
+    if (!st.ok()) return st;
+    if (!error.ok()) return error;
+    if (!chunk.empty() && !write_chunk(pass)) return error;
   }
-  if (more) {
-    const auto& last_id = page.shipment_ids.back();
-    page.next = ListCursor{seq_of_.at(last_id), last_id};
-  }
-  return page;
+  // One batch points the state at the new generation and drops the old one.
+  ledger::AuxBatch swap;
+  IndexState state{gen, std::max(through_seq_.load(), views_through_seq), entries};
+  swap.Put(kViews, std::string(kIndexStateKey), EncodeIndexState(state));
+  if (old_gen != 0)
+    swap.DeleteRange(kViews, IndexGenerationBegin(old_gen), IndexGenerationEnd(old_gen));
+  if (Status st = ledger_.WriteAux(swap); !st.ok()) return st;
+  generation_.store(gen);
+  through_seq_.store(state.through_seq);
+  entries_.store(entries);
+  return Status::Ok();
 }
 
-std::size_t ShipmentIndex::size() const {
-  std::shared_lock lock(mu_);
-  return ordered_.size();
+Result<ShipmentIndex::Page> ShipmentIndex::List(const ListFilter& filter,
+                                                const std::optional<ListCursor>& cursor,
+                                                std::size_t limit) const {
+  Page page;
+  const std::uint32_t gen = generation_.load();
+  std::string begin, end;
+  if (filter.customer) {
+    begin = cursor ? CustomerKey(gen, *filter.customer, cursor->last_seq, cursor->shipment_id)
+                   : CustomerBegin(gen, *filter.customer);
+    end = CustomerEnd(gen, *filter.customer);
+  } else {
+    begin = cursor ? OrderKey(gen, cursor->last_seq, cursor->shipment_id) : OrderBegin(gen);
+    end = OrderEnd(gen);
+  }
+  if (cursor) begin.push_back('\0');  // the first key after the cursor's
+  std::uint64_t last_seq = 0;
+  bool more = false;
+  Status decode_error;
+  Status st = ledger_.ScanAux(
+      ledger::AuxSpace::kViews, begin, end, [&](std::string_view key, std::string_view value) {
+        auto row = DecodeRow(value);
+        if (!row.ok()) {
+          decode_error = row.status();
+          return false;
+        }
+        if (filter.status && row->status != filter.status) return true;
+        if (filter.carrier && row->carrier != filter.carrier) return true;
+        if (filter.updated_since && row->updated_at < *filter.updated_since) return true;
+        if (page.shipment_ids.size() == limit) {
+          more = true;  // only when another match exists, so the last page says so
+          return false;
+        }
+        page.shipment_ids.emplace_back(ShipmentOfOrderedKey(key));
+        last_seq = row->last_seq;
+        return true;
+      });
+  if (!st.ok()) return st;
+  if (!decode_error.ok()) return decode_error;
+  if (more) page.next = ListCursor{last_seq, page.shipment_ids.back()};
+  return page;
 }
 
 }  // namespace waybill::server::api

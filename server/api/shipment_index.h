@@ -1,43 +1,37 @@
-// The in-memory index behind GET /v1/shipments: every shipment's list attributes (customer,
-// carrier, status, last_seq, updated_at) ordered newest first, by the sequence of the last
-// event that changed any of its views, then by shipment id.
+// The index behind GET /v1/shipments: every shipment's list attributes (customer, carrier,
+// status, last_seq, updated_at) ordered newest first, by the sequence of the last event that
+// changed its status or ETA view, then by shipment id.
 //
-// Built at start from the stored views (one scan per view) and refreshed for the shipments
-// each projection commit touched, so it trails the worker by one refresh. Pagination is by
-// an opaque cursor naming the last (last_seq, shipment) returned: a shipment that changes
-// while a client pages moves to the front (its last_seq grows), so a walk never returns it
-// twice, and shipments that did not change keep their places, so none is skipped.
+// Stored in the ledger's views family (layout in shipment_index_layout.h), so its memory is
+// RocksDB's bounded caches whatever the number of shipments, and a restart does not re-read
+// every view: it catches up from the events after the index's own through_seq. The server
+// refreshes the shipments of each projection commit on its index thread, so the index trails
+// the worker by one refresh.
 //
-// Memory: about 156 bytes per shipment with an id of up to 15 bytes (320 before customers,
-// carriers and statuses were stored once each and the id once per shipment; measured over
-// 1M entries of the same containers). It grows with every shipment ever seen: the 30-minute soak
-// (2.7M shipments) is where that shows (docs/benchmarks-compare.md).
-// Thread-safety: all methods are safe from any thread (a shared mutex; List takes it shared).
+// Pagination is by an opaque cursor naming the last (last_seq, shipment) returned: a shipment
+// that changes while a client pages moves to the front (its last_seq grows), so a walk never
+// returns it twice, and shipments that did not change keep their places, so none is skipped.
+// A customer filter reads that customer's rows only; the other filters skip rows while
+// scanning.
+// Thread-safety: all methods are safe from any thread; writers take turns, lists read a
+// snapshot and never wait for them.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
-#include <set>
-#include <shared_mutex>
+#include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ledger/ledger.h"
 #include "projections/view_reader.h"
+#include "server/api/shipment_index_layout.h"
 
 namespace waybill::server::api {
-
-struct ShipmentSummary {
-  std::string shipment_id;
-  std::optional<std::string> customer_id;
-  std::optional<std::string> carrier;
-  std::optional<std::string> status;
-  std::uint64_t last_seq = 0;  // over the status and ETA views (not freight cost, see below)
-  UnixNanos updated_at = 0;
-};
 
 // Why not freight cost: a list sorted by a cost event's sequence would let a reader without
 // costs:read infer when invoices arrived. Ordering uses the status and ETA views only.
@@ -61,54 +55,65 @@ std::optional<ListCursor> DecodeCursor(std::string_view text);
 
 class ShipmentIndex {
  public:
-  // Reads every stored view of the active generations.
-  [[nodiscard]] static Result<std::unique_ptr<ShipmentIndex>> Load(const ledger::Ledger& ledger);
+  // Opens the index stored in the views family. When none is stored (a new data dir, or one
+  // from a version that kept the index in memory) builds it from the stored views, which
+  // must be at least as fresh as `views_through_seq` (the worker's checkpoint).
+  [[nodiscard]] static Result<std::unique_ptr<ShipmentIndex>> Open(ledger::Ledger& ledger,
+                                                                   std::uint64_t views_through_seq);
 
-  // Re-reads the stored views of `shipment_ids` and updates their entries.
-  [[nodiscard]] Status Refresh(const ledger::Ledger& ledger,
-                               const std::vector<std::string>& shipment_ids);
+  // Rebuilds the stored index from the stored views (an offline `waybill rebuild`); the
+  // server must not be running on this ledger.
+  [[nodiscard]] static Status Rebuild(ledger::Ledger& ledger, std::uint64_t views_through_seq);
 
-  // Replaces the whole index with a fresh load (after a rebuild).
-  [[nodiscard]] Status Reload(const ledger::Ledger& ledger);
+  // Re-reads the stored views of `shipment_ids`, updates their rows, and records that the
+  // index reflects every view change up to `through_seq` (kept when already past it).
+  [[nodiscard]] Status Refresh(const std::vector<std::string>& shipment_ids,
+                               std::uint64_t through_seq);
+
+  // Refreshes the shipments of the events after through_seq() up to `to_seq`: what a crash
+  // or a start left the index behind the worker by. Reads those events from the log.
+  [[nodiscard]] Status CatchUp(std::uint64_t to_seq);
+
+  // Rebuilds the whole index from the stored views into a new generation and swaps it in
+  // (after a rebuild of the views). Lists keep answering from the old one meanwhile.
+  [[nodiscard]] Status Reload(std::uint64_t views_through_seq);
 
   struct Page {
     std::vector<std::string> shipment_ids;  // newest first
     std::optional<ListCursor> next;         // set when more may follow
   };
   // Up to `limit` shipments passing `filter`, after `cursor` (from the start without one).
-  Page List(const ListFilter& filter, const std::optional<ListCursor>& cursor,
-            std::size_t limit) const;
+  // Reads one consistent snapshot of the index.
+  [[nodiscard]] Result<Page> List(const ListFilter& filter, const std::optional<ListCursor>& cursor,
+                                  std::size_t limit) const;
 
-  std::size_t size() const;
+  std::uint64_t size() const { return entries_.load(std::memory_order_relaxed); }
+  std::uint64_t through_seq() const { return through_seq_.load(std::memory_order_relaxed); }
+
+  explicit ShipmentIndex(ledger::Ledger& ledger) : ledger_(ledger) {}
 
  private:
-  // A customer, carrier or status value, stored once in values_; 0 is "none".
-  using Atom = std::uint32_t;
-  struct Order {
-    std::uint64_t last_seq;
-    const std::string* shipment_id;         // a key of seq_of_ (or the caller's, for lookups)
-    bool operator<(const Order& o) const {  // newest first, then by id
-      if (last_seq != o.last_seq) return last_seq > o.last_seq;
-      return *shipment_id < *o.shipment_id;
-    }
-  };
-  struct Entry {
-    Atom customer = 0, carrier = 0, status = 0;
-    UnixNanos updated_at = 0;
-  };
-  using SeqOf = std::unordered_map<std::string, std::uint64_t>;  // shipment -> Order.last_seq
+  // Adopts the stored state; false when there is none (or it is damaged: logged).
+  [[nodiscard]] Result<bool> LoadState();
+  // The rest run with write_mu_ held.
+  [[nodiscard]] Status RefreshLocked(std::span<const std::string> shipment_ids,
+                                     std::uint64_t through_seq);
+  // Adds to `batch` the row changes of `shipment_ids` (at most a chunk), and to
+  // `entries_delta` the shipments it adds less those it removes.
+  [[nodiscard]] Status StageRefresh(std::span<const std::string> shipment_ids,
+                                    const std::array<std::uint32_t, 3>& view_generations,
+                                    ledger::AuxBatch* batch, std::int64_t* entries_delta);
+  // Commits `batch` with the state updated by the delta and through_seq, then adopts it.
+  [[nodiscard]] Status Commit(ledger::AuxBatch batch, std::int64_t entries_delta,
+                              std::uint64_t through_seq);
 
-  Atom Intern(const std::optional<std::string>& value);  // with mu_ held exclusively
-  // The atom of `value`; nullopt when no shipment has it. With mu_ held.
-  std::optional<Atom> Find(const std::optional<std::string>& value) const;
-  void PutLocked(ShipmentSummary summary);
-
-  mutable std::shared_mutex mu_;
-  // Node-based, so ordered_'s pointers to its keys stay valid as it grows and rehashes.
-  SeqOf seq_of_;
-  std::map<Order, Entry> ordered_;
-  std::vector<std::string> values_{std::string()};  // by atom; [0] unused
-  std::unordered_map<std::string, Atom> atoms_;
+  ledger::Ledger& ledger_;
+  // Writers (the index thread, admin rebuilds, start) take turns: a refresh reads a row,
+  // then replaces it.
+  std::mutex write_mu_;
+  std::atomic<std::uint32_t> generation_{0};
+  std::atomic<std::uint64_t> through_seq_{0};
+  std::atomic<std::uint64_t> entries_{0};
 };
 
 }  // namespace waybill::server::api

@@ -172,7 +172,13 @@ void Api::Impl::ListShipments(Call& call) {
   std::string body = "{\"shipments\":[";
   std::optional<ListCursor> next;
   if (!empty) {
-    ShipmentIndex::Page page = index_->List(filter, cursor, limit);
+    auto listed = index_->List(filter, cursor, limit);
+    if (!listed.ok()) {
+      return call.respond(
+          ErrorResponse(call.request, beast_http::status::internal_server_error, "internal",
+                        "reading the shipment list failed: " + listed.status().ToString()));
+    }
+    ShipmentIndex::Page page = std::move(listed).value();
     next = page.next;
     bool first = true;
     for (const std::string& id : page.shipment_ids) {
