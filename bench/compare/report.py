@@ -178,6 +178,17 @@ def soak(args):
         verdict["at_5min"] = {k: round(at5[k], 1) for k in parts if k in at5}
         verdict["at_peak"] = {k: round(top[k], 1) for k in parts if k in top}
         verdict["at_peak"]["t_s"] = top["t_s"]
+        # The rule reads single 10-second samples, which swing by several percent (transient
+        # allocations, memtable flushes); the trend, without that noise, is in these medians.
+        minutes = {}
+        for s in samples:
+            minutes.setdefault(int(s["t_s"] // 60), []).append(s["rss_mib"])
+        medians = {m: sorted(v)[len(v) // 2] for m, v in minutes.items()}
+        after = [v for m, v in medians.items() if m > 5]
+        if 5 in medians and after:
+            verdict["per_minute_medians"] = {
+                "minute_5_mib": round(medians[5], 1), "max_after_mib": round(max(after), 1),
+                "growth_percent": round((max(after) - medians[5]) / medians[5] * 100, 2)}
     with open(args.out + ".json", "w") as f:
         json.dump({"meta": meta, "verdict": verdict, "samples": samples}, f, indent=2)
     keys = ["t_s", "rss_mib", "head_seq", "events_per_s", "lag_events", "lag_seconds", "commits",
