@@ -473,8 +473,8 @@ soak() {
     "waybill serve; a sample every 10 s"
   start_serve "$data"
   csv=$work/soak.csv
-  local mem_metrics=waybill_projection_cache_bytes,waybill_allocator_free_bytes,waybill_ledger_memtable_bytes,waybill_ledger_table_reader_bytes,waybill_ledger_block_cache_bytes,waybill_shipment_index_size
-  local mem_columns=cache_bytes,alloc_free_bytes,memtable_bytes,table_reader_bytes,block_cache_bytes,index_shipments
+  local mem_metrics=waybill_projection_cache_bytes,waybill_allocator_free_bytes,waybill_ledger_memtable_bytes,waybill_ledger_table_reader_bytes,waybill_ledger_block_cache_bytes,waybill_shipment_index_size,waybill_allocator_in_use_bytes
+  local mem_columns=cache_bytes,alloc_free_bytes,memtable_bytes,table_reader_bytes,block_cache_bytes,index_shipments,alloc_in_use_bytes
   bounds=$(curl -s "$serve_url/metrics" | sed -n 's/^waybill_ledger_commit_seconds_bucket{le="\([^"]*\)"}.*/\1/p' | paste -sd';')
   echo "t_s,rss_kib,head_seq,lag_events,lag_seconds,commits,commit_buckets,disk_free_kib,$mem_columns" >"$csv"
   "$B/compare_http" soak "$serve_url" "$data/admin.token" --rate "$SOAK_RATE" --seconds "$seconds" \
@@ -499,7 +499,8 @@ soak() {
     free=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
     # Where the memory is: the worker's view cache, the allocator's free pages, RocksDB's
     # memtables, index/filter blocks and block caches (docs/operations.md "Process memory"),
-    # and the shipments in the HTTP API's in-memory list index (~156 bytes each).
+    # the shipments in the HTTP API's list index (stored in RocksDB since 2026-11-29), and
+    # what the program has allocated (RSS less that and the free pages: allocator overhead).
     local mem
     mem=$(awk -v want="$mem_metrics" 'BEGIN { n = split(want, w, ","); for (i = 1; i <= n; i++) v[w[i]] = "" }
       ($1 in v) { v[$1] = sprintf("%.0f", $2) }

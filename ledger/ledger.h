@@ -218,7 +218,7 @@ struct WriterFigures {
 // Memory RocksDB holds for the ledger, summed over its column families, for metrics (see
 // docs/operations.md "Process memory"). Bytes; estimates as RocksDB reports them.
 struct MemoryFigures {
-  std::uint64_t memtables = 0;      // active and immutable memtables not yet flushed
+  std::uint64_t memtables = 0;      // active, unflushed and iterator-pinned memtables
   std::uint64_t table_readers = 0;  // table files' index and filter blocks held outside a cache
   std::uint64_t block_cache = 0;    // data, index and filter blocks cached (each cache once;
                                     // the caches are shared by the ledgers in one process)

@@ -316,7 +316,7 @@ MemoryFigures RocksLedger::memory_figures() const {
   MemoryFigures m;
   for (rocksdb::ColumnFamilyHandle* cf : cf_) {
     std::uint64_t v = 0;
-    if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) m.memtables += v;
+    if (db_->GetIntProperty(cf, "rocksdb.size-all-mem-tables", &v)) m.memtables += v;
     if (db_->GetIntProperty(cf, "rocksdb.estimate-table-readers-mem", &v)) m.table_readers += v;
   }
   // The log's families share one cache and the views have their own

@@ -24,6 +24,14 @@ std::size_t MemoryTrimmer::FreeBytes() {
   return 0;
 }
 
+std::size_t MemoryTrimmer::InUseBytes() {
+#if WAYBILL_HAS_TCMALLOC
+  std::size_t bytes = 0;
+  if (MallocExtension_GetNumericProperty("generic.current_allocated_bytes", &bytes)) return bytes;
+#endif
+  return 0;
+}
+
 MemoryTrimmer::MemoryTrimmer(MemoryTrimmerOptions options)
     : options_(std::move(options)),
       active_(Supported() || (options_.free_bytes && options_.release)) {

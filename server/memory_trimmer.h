@@ -39,6 +39,10 @@ class MemoryTrimmer {
   static bool Supported();
   // Bytes the allocator holds free and still mapped (0 when unsupported). Thread-safe.
   static std::size_t FreeBytes();
+  // Bytes the program has allocated and not freed, as tcmalloc counts them; 0 without it.
+  // RSS less this and FreeBytes() is the allocator's other overhead (per-thread and central
+  // free lists, partly used spans, metadata). Thread-safe.
+  static std::size_t InUseBytes();
 
   // Releases the free bytes above keep_free_bytes; returns how many it asked to release.
   // Call from one thread at a time (Run's, or a test's).

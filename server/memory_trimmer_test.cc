@@ -72,6 +72,20 @@ TEST_CASE("the trimmer returns tcmalloc's freed memory above its reserve to the 
   CHECK(trimmer.TrimOnce() == 0);                       // within the reserve: nothing more
 }
 
+TEST_CASE("the allocator's in-use figure follows what the program holds") {
+  if (!MemoryTrimmer::Supported()) {
+    CHECK(MemoryTrimmer::InUseBytes() == 0);
+    return;
+  }
+  const std::size_t before = MemoryTrimmer::InUseBytes();
+  std::vector<std::unique_ptr<char[]>> blocks;
+  for (int i = 0; i < 16; ++i) blocks.push_back(std::make_unique<char[]>(4 * kMiB));
+  const std::size_t holding = MemoryTrimmer::InUseBytes();
+  CHECK(holding >= before + 60 * kMiB);
+  blocks.clear();
+  CHECK(MemoryTrimmer::InUseBytes() + 60 * kMiB <= holding);
+}
+
 // Run's policy against a simulated allocator (the real one scavenges on its own schedule).
 TEST_CASE("Run releases what stayed free a whole interval, never what is reused within it") {
   enum Mode { kChurn, kIdle };

@@ -191,6 +191,9 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   registry.AddCollector([&trimmer](metrics::Exposition& out) {
     out.Sample("waybill_allocator_free_bytes", "Memory the allocator holds free for reuse", "gauge",
                {}, static_cast<double>(MemoryTrimmer::FreeBytes()));
+    out.Sample("waybill_allocator_in_use_bytes",
+               "Memory allocated by the program and not freed, as the allocator counts it", "gauge",
+               {}, static_cast<double>(MemoryTrimmer::InUseBytes()));
     out.Sample("waybill_allocator_released_bytes_total",
                "Free memory handed back to the operating system", "counter", {},
                static_cast<double>(trimmer.released_total()));

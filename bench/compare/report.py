@@ -126,7 +126,8 @@ def percentile_from_buckets(bounds, delta, p):
 
 
 # Memory figures the soak samples from /metrics beside RSS (column NAME_bytes in the raw CSV).
-MEMORY_COLUMNS = ["cache", "alloc_free", "memtable", "table_reader", "block_cache"]
+MEMORY_COLUMNS = [
+    "cache", "alloc_free", "memtable", "table_reader", "block_cache", "alloc_in_use"]
 
 
 def soak(args):
