@@ -427,6 +427,15 @@ TEST_CASE("waybill serve on a full disk: 503, unacked, left in place; resumes by
             [&] { return call("GET", std::string("/v1/shipments/") + shipment).status == 200; }),
         shipment << diag());
   }
+  // The list index, written beside the views, caught up too: every shipment listed.
+  HttpReply list;
+  CHECK_MESSAGE(WaitFor(std::chrono::seconds(10),
+                        [&] {
+                          list = call("GET", "/v1/shipments");
+                          return Has(list.body, "\"SHP-A\"") && Has(list.body, "\"SHP-B\"") &&
+                                 Has(list.body, "\"SHP-C\"") && Has(list.body, "\"SHP-D\"");
+                        }),
+                list.body << diag());
   REQUIRE(serve.Stop() == 0);
 
   // Offline: intact, and every acknowledged event id exactly once.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "projections/projection_stats.h"
 #include "projections/view_reader.h"
@@ -70,8 +71,11 @@ Result<std::unique_ptr<Api>> Api::Create(ApiDeps deps, ApiOptions options) {
   auto index = ShipmentIndex::Open(deps.ledger, checkpoint);
   if (!index.ok()) return index.status();
   // What a crash left the stored index behind the worker by; what the worker commits from
-  // now until the API is wired to it, the index thread reads from the log (IndexLoop).
-  if (Status st = (*index)->CatchUp(checkpoint); !st.ok()) return st;
+  // now until the API is wired to it, the index thread reads from the log (IndexLoop), as it
+  // retries this when it fails (on a full disk, say: the server still starts and serves).
+  if (Status st = (*index)->CatchUp(checkpoint); !st.ok()) {
+    spdlog::warn("shipment list index: {} (catching up in the background)", st.ToString());
+  }
   RemoveLeftoverBackups(deps.ledger.data_dir());
   auto impl = std::make_unique<Impl>(deps, options, std::move(index).value());
   return std::unique_ptr<Api>(new Api(std::move(impl)));
@@ -340,26 +344,36 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
 }
 
 void Api::Impl::IndexLoop(std::stop_token stop) {
+  bool failing = false;  // log a failure once, and the recovery, not every retry
   for (;;) {
     std::vector<std::string> batch;
     std::uint64_t from = 0, through = 0;
     {
       std::unique_lock<std::mutex> lock(dirty_mu_);
-      dirty_cv_.wait(lock, stop, [&] { return !dirty_.empty(); });
+      dirty_cv_.wait_for(lock, stop, std::chrono::seconds(1), [&] { return !dirty_.empty(); });
       if (stop.stop_requested()) return;
       batch.assign(std::make_move_iterator(dirty_.begin()), std::make_move_iterator(dirty_.end()));
       dirty_.clear();
       from = std::exchange(dirty_from_seq_, UINT64_MAX);
       through = dirty_through_seq_;
     }
-    // Commits the index was not told about (before the API was wired to the worker, or
-    // after a failed refresh) are read back from the log first.
-    Status st = from > index_->through_seq() + 1 ? index_->CatchUp(from - 1) : Status::Ok();
-    if (st.ok()) st = index_->Refresh(batch, through);
-    if (!st.ok()) {
-      spdlog::error("shipment list index: {} (retried from the log with the next commit)",
-                    st.ToString());
+    Status st;
+    if (batch.empty()) {
+      // Idle for a second: make sure nothing the worker committed was missed (a failed
+      // refresh, or a commit before the API was wired to the worker).
+      const std::uint64_t checkpoint = deps_.projector.checkpoint().last_seq;
+      if (checkpoint > index_->through_seq()) st = index_->CatchUp(checkpoint);
+    } else {
+      // Commits the index was not told about are read back from the log first.
+      if (from > index_->through_seq() + 1) st = index_->CatchUp(from - 1);
+      if (st.ok()) st = index_->Refresh(batch, through);
     }
+    if (!st.ok() && !failing) {
+      spdlog::error("shipment list index: {} (retried from the log until it works)", st.ToString());
+    } else if (st.ok() && failing) {
+      spdlog::info("shipment list index: caught up again");
+    }
+    failing = !st.ok();
   }
 }
 
