@@ -226,7 +226,8 @@ PhaseResult LagRun(const std::string& dir, std::size_t shipments, double seconds
   lags.reserve(static_cast<std::size_t>(static_cast<double>(rate) * seconds * 1.1) + 4096);
   std::uint64_t commits = 0;
   projections::ProjectorOptions options;  // the defaults, plus the probe
-  options.on_commit = [&](std::span<const Event> events) {
+  options.on_commit = [&](std::span<const Event> events,
+                          std::span<const projections::CommittedViews>) {
     const UnixNanos now = NowUnixNanos();
     for (const Event& e : events) lags.push_back(now - e.ledger.recorded_at);
     ++commits;

@@ -26,7 +26,7 @@ PACKAGES=(
 
 # bench/compare.sh only: the PostgreSQL it compares against (server and psql), gnuplot for
 # its charts, python3 (standard library) for its report, curl for the server's metrics.
-BENCH_PACKAGES=(postgresql postgresql-client gnuplot-nox python3 curl)
+BENCH_PACKAGES=(postgresql postgresql-client gnuplot-nox python3 curl wrk bc openssl)
 case "${1:-}" in
   "") ;;
   --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "projections/view_reader.h"
 
@@ -254,6 +255,20 @@ Result<std::size_t> Projector::Step() {
     std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
     published_checkpoint_ = next;
   }
+  if (options_.on_commit) {
+    // Before eviction: every shipment of the batch is in the cache now.
+    std::vector<CommittedViews> committed;
+    std::unordered_set<std::string_view> seen;
+    for (const Event& e : events) {
+      if (!seen.insert(e.shipment_id).second) continue;
+      auto it = fold.cache.find(e.shipment_id);
+      if (it == fold.cache.end()) continue;
+      const ViewSet& v = it->second.views;
+      committed.push_back({it->first, v[Index(ViewKind::kStatus)].get(),
+                           v[Index(ViewKind::kEta)].get(), v[Index(ViewKind::kFreightCost)].get()});
+    }
+    options_.on_commit(events, committed);
+  }
   if (fold.cache.size() > options_.cache_shipments || fold.cache_bytes > options_.cache_bytes) {
     // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
     // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
@@ -262,7 +277,6 @@ Result<std::size_t> Projector::Step() {
                  options_.cache_bytes - options_.cache_bytes / 10);
   }
   PublishCacheFigures();
-  if (options_.on_commit) options_.on_commit(events);
   return events.size();
 }
 

@@ -34,6 +34,14 @@
 
 namespace waybill::projections {
 
+// One shipment's views after a commit; nullptr where the shipment has none of that view.
+struct CommittedViews {
+  std::string_view shipment_id;
+  const ShipmentView* status = nullptr;
+  const ShipmentView* eta = nullptr;
+  const ShipmentView* freight_cost = nullptr;
+};
+
 struct ProjectorOptions {
   std::size_t batch_events = 2048;       // events per incremental commit
   std::size_t cache_shipments = 100000;  // shipments whose views stay in memory
@@ -52,8 +60,9 @@ struct ProjectorOptions {
   // update. Views are still stored; `waybill rebuild --republish` sends the current ones once
   // there is a NATS to send to.
   bool emit_outbox = true;
-  // Called on the worker thread after each commit, with the events just folded.
-  std::function<void(std::span<const Event>)> on_commit;
+  // Called on the worker thread after each commit, with the events just folded and the
+  // views of each shipment they name, as just stored (valid during the call only).
+  std::function<void(std::span<const Event>, std::span<const CommittedViews>)> on_commit;
 };
 
 class Projector {

@@ -209,9 +209,10 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   projector_options.cache_bytes = options.projection_cache_mb << 20;
   // Without NATS nothing would ever drain the outbox.
   projector_options.emit_outbox = !options.nats_url.empty();
-  projector_options.on_commit = [&](std::span<const Event> events) {
+  projector_options.on_commit = [&](std::span<const Event> events,
+                                    std::span<const projections::CommittedViews> views) {
     if (auto* p = outbox_publisher.load()) p->Notify();
-    if (auto* a = http_api.load()) a->OnViewsCommitted(events);
+    if (auto* a = http_api.load()) a->OnViewsCommitted(events, views);
     kpis.Observe(events);
     if (spdlog::should_log(spdlog::level::debug)) {
       for (const Event& e : events) {

@@ -88,7 +88,10 @@ void Api::Handle(http::Request request, const http::ConnectionInfo& connection,
                  http::Respond respond) {
   impl_->Handle(std::move(request), connection, std::move(respond));
 }
-void Api::OnViewsCommitted(std::span<const Event> events) { impl_->OnViewsCommitted(events); }
+void Api::OnViewsCommitted(std::span<const Event> events,
+                           std::span<const projections::CommittedViews> views) {
+  impl_->OnViewsCommitted(events, views);
+}
 void Api::BeginShutdown() { impl_->BeginShutdown(); }
 void Api::WaitForIngests() { impl_->WaitForIngests(); }
 Api::QueryReply Api::QueryShipment(std::string_view authorization, std::string_view payload) {
@@ -330,15 +333,24 @@ void Api::Impl::Dispatch(Call& call) {
 
 // --- Index maintenance ---------------------------------------------------------------------
 
-void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
+void Api::Impl::OnViewsCommitted(std::span<const Event> events,
+                                 std::span<const projections::CommittedViews> views) {
   if (events.empty()) return;
+  // Summarised here, from the views the worker has in hand: the index thread then writes
+  // rows without reading and decoding every view back.
+  std::vector<ShipmentSummary> summaries;
+  summaries.reserve(views.size());
+  for (const projections::CommittedViews& v : views) {
+    summaries.push_back(SummarizeViews(v.shipment_id, v.status, v.eta, v.freight_cost));
+  }
   {
     std::lock_guard<std::mutex> lock(dirty_mu_);
-    for (const Event& e : events) {
-      dirty_.insert(e.shipment_id);
-      dirty_from_seq_ = std::min(dirty_from_seq_, e.ledger.seq);
-      dirty_through_seq_ = std::max(dirty_through_seq_, e.ledger.seq);
+    for (ShipmentSummary& s : summaries) {
+      std::string id = s.shipment_id;
+      dirty_.insert_or_assign(std::move(id), std::move(s));  // the latest commit's wins
     }
+    dirty_from_seq_ = std::min(dirty_from_seq_, events.front().ledger.seq);
+    dirty_through_seq_ = std::max(dirty_through_seq_, events.back().ledger.seq);
   }
   dirty_cv_.notify_one();
 }
@@ -346,13 +358,14 @@ void Api::Impl::OnViewsCommitted(std::span<const Event> events) {
 void Api::Impl::IndexLoop(std::stop_token stop) {
   bool failing = false;  // log a failure once, and the recovery, not every retry
   for (;;) {
-    std::vector<std::string> batch;
+    std::vector<ShipmentSummary> batch;
     std::uint64_t from = 0, through = 0;
     {
       std::unique_lock<std::mutex> lock(dirty_mu_);
       dirty_cv_.wait_for(lock, stop, std::chrono::seconds(1), [&] { return !dirty_.empty(); });
       if (stop.stop_requested()) return;
-      batch.assign(std::make_move_iterator(dirty_.begin()), std::make_move_iterator(dirty_.end()));
+      batch.reserve(dirty_.size());
+      for (auto& [id, summary] : dirty_) batch.push_back(std::move(summary));
       dirty_.clear();
       from = std::exchange(dirty_from_seq_, UINT64_MAX);
       through = dirty_through_seq_;
@@ -366,7 +379,7 @@ void Api::Impl::IndexLoop(std::stop_token stop) {
     } else {
       // Commits the index was not told about are read back from the log first.
       if (from > index_->through_seq() + 1) st = index_->CatchUp(from - 1);
-      if (st.ok()) st = index_->Refresh(batch, through);
+      if (st.ok()) st = index_->Put(batch, through);
     }
     if (!st.ok() && !failing) {
       spdlog::error("shipment list index: {} (retried from the log until it works)", st.ToString());

@@ -57,9 +57,10 @@ class Api final : public http::RequestHandler {
   void Handle(http::Request request, const http::ConnectionInfo& connection,
               http::Respond respond) override;
 
-  // Tells the API which shipments the projection worker just committed (its on_commit),
-  // so lists stay current. Cheap: queues the ids for the index thread.
-  void OnViewsCommitted(std::span<const Event> events);
+  // Tells the API what the projection worker just committed (its on_commit), so lists stay
+  // current. Cheap: queues each shipment's list attributes for the index thread.
+  void OnViewsCommitted(std::span<const Event> events,
+                        std::span<const projections::CommittedViews> views);
 
   // Refuses new work with 503 from now on (server stopping).
   void BeginShutdown();

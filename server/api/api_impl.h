@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "ingest/message_intake.h"
 #include "server/api/api.h"
@@ -69,7 +70,8 @@ class Api::Impl {
   ~Impl();
 
   void Handle(http::Request request, const http::ConnectionInfo& connection, http::Respond respond);
-  void OnViewsCommitted(std::span<const Event> events);
+  void OnViewsCommitted(std::span<const Event> events,
+                        std::span<const projections::CommittedViews> views);
   void BeginShutdown() { shutting_down_.store(true); }
   QueryReply QueryShipment(std::string_view authorization, std::string_view payload);
 
@@ -129,10 +131,11 @@ class Api::Impl {
   std::mutex intake_mu_;
   std::vector<std::unique_ptr<ingest::MessageIntake>> intakes_;
 
-  // Shipments committed by the worker, waiting for the index thread.
+  // Shipments committed by the worker, with their list attributes, waiting for the index
+  // thread.
   std::mutex dirty_mu_;
   std::condition_variable_any dirty_cv_;
-  std::set<std::string> dirty_;
+  std::unordered_map<std::string, ShipmentSummary> dirty_;
   std::uint64_t dirty_from_seq_ = UINT64_MAX;  // guarded by dirty_mu_
   std::uint64_t dirty_through_seq_ = 0;        // guarded by dirty_mu_
 

@@ -38,24 +38,34 @@ std::optional<std::string> Unhex(std::string_view hex) {
   return out;
 }
 
+// Views grow with their shipment's history, and a refresh after a long stall may name every
+// shipment: rows are read and written in chunks of this many shipments.
+constexpr std::size_t kChunk = 256;
+
 }  // namespace
 
 ShipmentSummary SummarizeViews(std::string_view shipment_id,
-                               const projections::ShipmentViews& views) {
+                               const projections::ShipmentView* status,
+                               const projections::ShipmentView* eta,
+                               const projections::ShipmentView* freight_cost) {
   ShipmentSummary s;
   s.shipment_id = std::string(shipment_id);
   // What the masked combined object (GET without costs:read) says, without rendering it:
   // rendering the whole object, milestones and all, and parsing it back cost far more than
   // these five fields (docs/benchmarks-http.md).
-  projections::CombinedSummary c =
-      projections::SummarizeCombined(shipment_id, views.status.get(), views.eta.get(),
-                                     views.freight_cost.get(), /*include_freight_cost=*/false);
+  projections::CombinedSummary c = projections::SummarizeCombined(
+      shipment_id, status, eta, freight_cost, /*include_freight_cost=*/false);
   s.customer_id = std::move(c.customer_id);
   s.carrier = std::move(c.carrier);
   s.status = std::move(c.status);
   s.last_seq = c.last_seq;
   s.updated_at = c.updated_at.value_or(0);
   return s;
+}
+
+ShipmentSummary SummarizeViews(std::string_view shipment_id,
+                               const projections::ShipmentViews& views) {
+  return SummarizeViews(shipment_id, views.status.get(), views.eta.get(), views.freight_cost.get());
 }
 
 std::string EncodeCursor(const ListCursor& cursor) {
@@ -121,13 +131,11 @@ Status ShipmentIndex::Commit(ledger::AuxBatch batch, std::int64_t entries_delta,
   return Status::Ok();
 }
 
-Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
-                                   const std::array<std::uint32_t, 3>& view_generations,
-                                   ledger::AuxBatch* batch, std::int64_t* entries_delta) {
+Status ShipmentIndex::StageRows(std::span<const std::string> shipment_ids,
+                                std::span<const std::optional<ShipmentSummary>> summaries,
+                                ledger::AuxBatch* batch, std::int64_t* entries_delta) {
   constexpr auto kViews = ledger::AuxSpace::kViews;
   const std::uint32_t gen = generation_.load();
-  auto stored = projections::ReadStoredViews(ledger_, view_generations, shipment_ids);
-  if (!stored.ok()) return stored.status();
   std::vector<std::string> entry_keys;
   entry_keys.reserve(shipment_ids.size());
   for (const std::string& id : shipment_ids) entry_keys.push_back(EntryKey(gen, id));
@@ -135,32 +143,68 @@ Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
   if (!old_rows.ok()) return old_rows.status();
   for (std::size_t i = 0; i < shipment_ids.size(); ++i) {
     const std::string& id = shipment_ids[i];
+    const std::optional<ShipmentSummary>& summary = summaries[i];
+    std::string row = summary ? EncodeRow(*summary) : std::string();
     std::optional<ShipmentSummary> old;
     if (const auto& bytes = (*old_rows)[i]) {
-      auto row = DecodeRow(*bytes);
-      if (!row.ok()) return row.status();
-      old = std::move(row).value();
+      if (summary && *bytes == row) continue;  // a change the list does not show (a charge)
+      auto decoded = DecodeRow(*bytes);
+      if (!decoded.ok()) return decoded.status();
+      old = std::move(decoded).value();
       // A batch applies in order: rows rewritten below under the same keys survive.
       batch->Delete(kViews, OrderKey(gen, old->last_seq, id));
       if (old->customer_id)
         batch->Delete(kViews, CustomerKey(gen, *old->customer_id, old->last_seq, id));
     }
-    const projections::ShipmentViews& views = (*stored)[i];
-    if (views.empty()) {  // only a shipment rebuilt without events gets here
+    if (!summary) {  // only a shipment rebuilt without events gets here
       if (old) {
         batch->Delete(kViews, std::move(entry_keys[i]));
         --*entries_delta;
       }
       continue;
     }
-    const ShipmentSummary summary = SummarizeViews(id, views);
-    std::string row = EncodeRow(summary);
-    batch->Put(kViews, OrderKey(gen, summary.last_seq, id), row);
-    if (summary.customer_id)
-      batch->Put(kViews, CustomerKey(gen, *summary.customer_id, summary.last_seq, id), row);
+    batch->Put(kViews, OrderKey(gen, summary->last_seq, id), row);
+    if (summary->customer_id)
+      batch->Put(kViews, CustomerKey(gen, *summary->customer_id, summary->last_seq, id), row);
     batch->Put(kViews, std::move(entry_keys[i]), std::move(row));
     if (!old) ++*entries_delta;
   }
+  return Status::Ok();
+}
+
+Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
+                                   const std::array<std::uint32_t, 3>& view_generations,
+                                   ledger::AuxBatch* batch, std::int64_t* entries_delta) {
+  auto stored = projections::ReadStoredViews(ledger_, view_generations, shipment_ids);
+  if (!stored.ok()) return stored.status();
+  std::vector<std::optional<ShipmentSummary>> summaries(shipment_ids.size());
+  for (std::size_t i = 0; i < shipment_ids.size(); ++i) {
+    if (!(*stored)[i].empty()) summaries[i] = SummarizeViews(shipment_ids[i], (*stored)[i]);
+  }
+  return StageRows(shipment_ids, summaries, batch, entries_delta);
+}
+
+Status ShipmentIndex::Put(const std::vector<ShipmentSummary>& summaries,
+                          std::uint64_t through_seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::size_t begin = 0;
+  do {
+    const std::size_t n = std::min(kChunk, summaries.size() - begin);
+    std::vector<std::string> ids;
+    std::vector<std::optional<ShipmentSummary>> chunk;
+    ids.reserve(n);
+    chunk.reserve(n);
+    for (std::size_t i = begin; i < begin + n; ++i) {
+      ids.push_back(summaries[i].shipment_id);
+      chunk.emplace_back(summaries[i]);
+    }
+    begin += n;
+    ledger::AuxBatch batch;
+    std::int64_t delta = 0;
+    if (Status st = StageRows(ids, chunk, &batch, &delta); !st.ok()) return st;
+    const bool last = begin == summaries.size();
+    if (Status st = Commit(std::move(batch), delta, last ? through_seq : 0); !st.ok()) return st;
+  } while (begin < summaries.size());
   return Status::Ok();
 }
 
@@ -175,10 +219,6 @@ Result<std::array<std::uint32_t, 3>> ActiveViewGenerations(const ledger::Ledger&
   }
   return gens;
 }
-
-// Views grow with their shipment's history, and a refresh after a long stall may name every
-// shipment: rows are read and written in chunks of this many shipments.
-constexpr std::size_t kChunk = 256;
 
 }  // namespace
 

@@ -5,8 +5,9 @@
 // Stored in the ledger's views family (layout in shipment_index_layout.h), so its memory is
 // RocksDB's bounded caches whatever the number of shipments, and a restart does not re-read
 // every view: it catches up from the events after the index's own through_seq. The server
-// refreshes the shipments of each projection commit on its index thread, so the index trails
-// the worker by one refresh.
+// summarises each projection commit's shipments from the views the worker hands its
+// on_commit and stores their rows on its index thread (Put), so the index trails the worker
+// by one write and never reads views back except to catch up or reload.
 //
 // Pagination is by an opaque cursor naming the last (last_seq, shipment) returned: a shipment
 // that changes while a client pages moves to the front (its last_seq grows), so a walk never
@@ -37,6 +38,11 @@ namespace waybill::server::api {
 // costs:read infer when invoices arrived. Ordering uses the status and ETA views only.
 ShipmentSummary SummarizeViews(std::string_view shipment_id,
                                const projections::ShipmentViews& views);
+// The same from the views themselves (nullptr where the shipment has none of a view).
+ShipmentSummary SummarizeViews(std::string_view shipment_id,
+                               const projections::ShipmentView* status,
+                               const projections::ShipmentView* eta,
+                               const projections::ShipmentView* freight_cost);
 
 struct ListFilter {
   std::optional<std::string> customer;
@@ -70,6 +76,11 @@ class ShipmentIndex {
   [[nodiscard]] Status Refresh(const std::vector<std::string>& shipment_ids,
                                std::uint64_t through_seq);
 
+  // Stores the rows of shipments whose views the caller has in hand (the worker's commit), and
+  // records that the index reflects every view change up to `through_seq`.
+  [[nodiscard]] Status Put(const std::vector<ShipmentSummary>& summaries,
+                           std::uint64_t through_seq);
+
   // Refreshes the shipments of the events after through_seq() up to `to_seq`: what a crash
   // or a start left the index behind the worker by. Reads those events from the log.
   [[nodiscard]] Status CatchUp(std::uint64_t to_seq);
@@ -98,8 +109,12 @@ class ShipmentIndex {
   // The rest run with write_mu_ held.
   [[nodiscard]] Status RefreshLocked(std::span<const std::string> shipment_ids,
                                      std::uint64_t through_seq);
-  // Adds to `batch` the row changes of `shipment_ids` (at most a chunk), and to
-  // `entries_delta` the shipments it adds less those it removes.
+  // Adds to `batch` the row changes that give each of `shipment_ids` (at most a chunk) the row
+  // of its summary (none for nullopt), and to `entries_delta` the rows added less removed.
+  [[nodiscard]] Status StageRows(std::span<const std::string> shipment_ids,
+                                 std::span<const std::optional<ShipmentSummary>> summaries,
+                                 ledger::AuxBatch* batch, std::int64_t* entries_delta);
+  // StageRows with the summaries of the stored views.
   [[nodiscard]] Status StageRefresh(std::span<const std::string> shipment_ids,
                                     const std::array<std::uint32_t, 3>& view_generations,
                                     ledger::AuxBatch* batch, std::int64_t* entries_delta);
