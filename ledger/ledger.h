@@ -1,8 +1,10 @@
 // The ledger: an append-only, hash-chained, idempotent log of canonical events in RocksDB.
 //
-// Writes go through one writer thread that commits concurrent appends in groups: one
-// WriteBatch per group, written with sync=true, after which every caller in the group is
-// completed. An append therefore returns only once its events are durable. Reads go straight
+// Writes go through one writer that commits concurrent appends in groups: one WriteBatch
+// per group, written with sync=true, after which every caller in the group is completed.
+// (Internally two threads: a sequencer prepares the next group while a committer writes
+// the previous one; groups are written and completed in order.) An append therefore
+// returns only once its events are durable. Reads go straight
 // to RocksDB and may run concurrently with writes from any thread.
 //
 // Thread-safety: Ledger is safe to use from many threads. Append/AppendAsync may be called
@@ -81,8 +83,9 @@ struct LedgerOptions {
   // Receives the open's warnings (a torn WAL tail dropped after a crash). nullptr: standard
   // error. Called on the opening thread.
   std::function<void(const std::string&)> on_warning;
-  // Test hook: when set, every group's WriteBatch fails with this message (simulated disk
-  // error) and nothing is written.
+  // Test hook, called on the committer thread before each group's write: a message fails
+  // the group (simulated disk error) and nothing is written. A test may also block in it to
+  // hold a group in flight while the next one is prepared.
   std::function<std::optional<std::string>()> TEST_fail_write;
   // Appends and projection writes are refused (IoError, nothing written) while the data
   // dir's filesystem has less than this many bytes free, so that RocksDB never meets a full
@@ -250,8 +253,9 @@ class Ledger {
   // Appends a batch and blocks until it is durable. Errors leave the ledger unchanged.
   [[nodiscard]] virtual Result<AppendResult> Append(AppendBatch batch) = 0;
 
-  // Appends without blocking the caller for the commit; `done` runs on the writer thread
-  // once the batch is durable (or failed). `done` must be quick and must not call Append.
+  // Appends without blocking the caller for the commit; `done` runs on the writer's
+  // committer thread once the batch is durable (or failed). `done` must be quick and must
+  // not call Append or AppendAsync.
   // May block while the writer's queue is full.
   virtual void AppendAsync(AppendBatch batch, std::function<void(Result<AppendResult>)> done) = 0;
 

@@ -6,19 +6,12 @@
 #include <future>
 
 #include "ledger/ledger.h"
+#include "ledger/ledger_test_util.h"
 #include "ledger/record_format.h"
 #include "tests/test_util.h"
 
 namespace waybill::ledger {
 namespace {
-
-constexpr UnixNanos kT0 = 1'735'689'600'000'000'000;  // 2025-01-01T00:00:00Z
-
-std::unique_ptr<Ledger> OpenOrDie(const std::string& dir, LedgerOptions options = {}) {
-  auto r = Ledger::Open(dir, options);
-  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  return std::move(r).value();
-}
 
 // An event read back from a ledger, prepared to be restored at the position it holds there.
 PreparedEvent Restoring(const Event& stored) {

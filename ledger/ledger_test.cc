@@ -15,26 +15,10 @@
 #include <thread>
 
 #include "ledger/key_layout.h"
+#include "ledger/ledger_test_util.h"
 #include "tests/test_util.h"
 
 namespace waybill::ledger {
-namespace {
-
-constexpr UnixNanos kT0 = 1'735'689'600'000'000'000;  // 2025-01-01T00:00:00Z
-
-AppendBatch BatchOf(const std::vector<Event>& events) {
-  AppendBatch b;
-  for (const auto& e : events) b.events.push_back(PrepareEvent(e));
-  return b;
-}
-
-std::unique_ptr<Ledger> OpenOrDie(const std::string& dir, LedgerOptions options = {}) {
-  auto r = Ledger::Open(dir, options);
-  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-  return std::move(r).value();
-}
-
-}  // namespace
 
 TEST_CASE("append assigns dense sequences and chains hashes") {
   testing::TempDir dir;

@@ -1,8 +1,9 @@
 // RocksDB implementation of Ledger. Private to ledger/; use Ledger::Open.
 //
 // Split by concern: rocks_ledger_open.cc (options, open, recovery checks),
-// rocks_ledger_write.cc (the writer thread and group commit), rocks_ledger_read.cc (readers,
-// verify, stats), rocks_ledger_backup.cc (checkpoints for backups), rocks_ledger_space.cc
+// rocks_ledger_write.cc (the queue and the sequencer: idempotency, sequences, hashes),
+// rocks_ledger_commit.cc (the committer: synced writes and completions), rocks_ledger_read.cc
+// (readers, verify, stats), rocks_ledger_backup.cc (checkpoints for backups), rocks_ledger_space.cc
 // (full disk: free-space guard, write state, recovery).
 #pragma once
 
@@ -14,7 +15,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "ledger/ledger.h"
@@ -82,9 +85,36 @@ class RocksLedger final : public Ledger {
   // (and its column family) is damaged and how.
   std::optional<std::string> DamagedTableFile() const;
   void Warn(const std::string& message) const;
+  // A group whose idempotency, sequences, hashes and WriteBatch the sequencer has settled,
+  // waiting for the committer's synced write. Its `head` and `next_dead_letter_id` are what
+  // the ledger's become once the write succeeds.
+  struct PreparedGroup {
+    std::uint64_t token = 0;  // increases by one per group handed to the committer
+    std::vector<Request> requests;
+    std::vector<AppendResult> results;  // one per request
+    rocksdb::WriteBatch batch;
+    bool write_needed = false;  // false: every event was a duplicate; nothing to write
+    LedgerHead head;
+    std::uint64_t next_dead_letter_id = 0;
+    std::uint64_t stored = 0, duplicates = 0, dead_letters = 0;
+  };
   void StartWriter();
+  // The sequencer thread: takes queued requests, prepares each group and hands it to the
+  // committer thread, which it starts and stops.
   void WriterLoop();
-  void CommitGroup(std::vector<Request>& group);
+  // Sequencer: builds a group's batch on the tentative state (every handed-off group
+  // assumed to commit). nullopt when the group failed here; its callers are completed.
+  std::optional<PreparedGroup> PrepareGroup(std::vector<Request>& group);
+  // Sequencer: forgets the in-flight idempotency keys of groups the committer has settled;
+  // after a failed write, waits for the committer to drain and resets the tentative state
+  // to the durable one.
+  void SettleInFlight();
+  // Sequencer: blocks until the committer has taken the previous group.
+  void WaitForHandOffSlot();
+  void HandOff(PreparedGroup group);
+  // The committer thread (rocks_ledger_commit.cc).
+  void CommitterLoop();
+  void CommitPrepared(PreparedGroup& group, const std::optional<Status>& poisoned);
   rocksdb::ColumnFamilyHandle* AuxCf(AuxSpace space) const {
     return cf_[space == AuxSpace::kViews ? kViews : kOutbox];
   }
@@ -111,7 +141,7 @@ class RocksLedger final : public Ledger {
   std::atomic<std::uint64_t> write_errors_{0};
   mutable std::mutex write_state_mu_;
   Status write_error_;  // guarded by write_state_mu_; Ok while writable
-  // Writer thread only.
+  // Sequencer thread only.
   std::chrono::milliseconds retry_delay_{100};
   std::chrono::steady_clock::time_point next_probe_{};
 
@@ -135,15 +165,39 @@ class RocksLedger final : public Ledger {
   bool stopping_ = false;             // guarded by queue_mu_
   std::thread writer_;
 
-  // Owned by the writer thread (and Open before it starts).
+  // Owned by the sequencer thread (and Open before it starts): the tentative state, as if
+  // every group handed to the committer commits.
+  LedgerHead tentative_head_;
   std::uint64_t next_dead_letter_id_ = 1;
   UnixNanos last_recorded_at_ = 0;
-  // Hashes of raw messages committed recently. A document whose events span several
-  // batches brings its raw message in each; this keeps the writer from re-putting it.
+  std::uint64_t next_token_ = 1;
+  // Idempotency keys of the events of handed-off groups not yet settled: they are not in
+  // RocksDB yet, so a MultiGet would miss them. Views into in_flight_groups_' strings
+  // (a deque never moves its elements, nor a moved vector its strings).
+  struct InFlightGroup {
+    std::uint64_t token;
+    std::vector<std::string> keys;
+  };
+  std::unordered_map<std::string_view, std::uint64_t> in_flight_ids_;  // key -> seq
+  std::deque<InFlightGroup> in_flight_groups_;
+  // Hashes of raw messages handed off recently (cleared after a failed write). A document whose
+  // events span several batches brings its raw message in each; this keeps the writer from
+  // re-putting it.
   std::unordered_set<std::string> recent_raws_;
   std::deque<std::string> recent_raws_order_;
 
-  // WriterFigures as atomics: written by the writer thread only (so a relaxed load and store
+  // Between the sequencer and the committer: one prepared group at a time.
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;              // either side waits for the other
+  std::optional<PreparedGroup> handoff_;           // guarded by commit_mu_
+  bool committing_ = false;                        // guarded by commit_mu_
+  bool committer_stop_ = false;                    // guarded by commit_mu_
+  std::uint64_t settled_token_ = 0;                // guarded by commit_mu_: last group finished
+  std::uint64_t durable_next_dead_letter_id_ = 1;  // guarded by commit_mu_
+  // Set by the committer when a write failed: every group prepared on top of the failed one
+  // fails with the same error until the sequencer has reset its tentative state.
+  std::optional<Status> poison_;  // guarded by commit_mu_
+  // WriterFigures as atomics: written by the committer thread only (so a relaxed load and store
   // suffice, no read-modify-write), read by anyone through writer_figures().
   struct AtomicFigures {
     std::atomic<std::uint64_t> events{0}, duplicates{0}, dead_letters{0}, commits{0};

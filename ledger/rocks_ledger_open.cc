@@ -515,7 +515,9 @@ Status RocksLedger::LoadMeta() {
                               "; run `waybill verify` to locate the damage");
   }
   next_dead_letter_id_ = next_dl;
+  durable_next_dead_letter_id_ = next_dl;  // no committer runs yet: no lock needed
   last_recorded_at_ = head.recorded_at;
+  tentative_head_ = head;
   std::lock_guard<std::mutex> lock(head_mu_);
   head_ = head;
   return Status::Ok();

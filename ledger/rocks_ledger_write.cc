@@ -1,10 +1,13 @@
-// The single writer: group commit of concurrent appends.
+// Group commit of concurrent appends, first stage: the queue and the sequencer.
 //
-// Appenders queue Requests; the writer thread takes every queued request (up to
-// max_group_events), resolves idempotency for the whole group with one MultiGet plus an
-// in-group map, assigns sequences, chains hashes, writes one WriteBatch with sync=true and
-// only then completes the callers. A failed write completes every caller of the group with
-// the error and leaves the in-memory head where it was, so the ledger is unchanged.
+// Appenders queue Requests; the sequencer thread takes every queued request (up to
+// max_group_events), resolves idempotency for the whole group (the keys of groups still
+// being written, then one MultiGet, plus an in-group map), assigns sequences, chains
+// hashes and builds one WriteBatch, all on a tentative head that assumes every group handed
+// off commits. The committer thread (rocks_ledger_commit.cc) writes it with sync=true and
+// only then completes the callers, while the sequencer prepares the next group. A failed
+// write completes every caller of its group, and of any group prepared on top of it, with
+// the error; the sequencer then restarts from the durable head, so the ledger is unchanged.
 #include <pthread.h>
 #include <rocksdb/write_batch.h>
 
@@ -128,8 +131,12 @@ Result<AppendResult> RocksLedger::Append(AppendBatch batch) {
 
 void RocksLedger::WriterLoop() {
   DisableRocksPerfCounters();
+  std::thread committer([this] { CommitterLoop(); });
   std::vector<Request> group;
   for (;;) {
+    // Take the next group only once the committer holds the previous one: what queues up
+    // meanwhile makes the next group larger, which is what amortises the fsync.
+    WaitForHandOffSlot();
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       if (writable_.load()) {
@@ -140,7 +147,7 @@ void RocksLedger::WriterLoop() {
         queue_cv_.wait_for(lock, retry_delay_, [&] { return stopping_ || !queue_.empty(); });
       }
       if (queue_.empty()) {
-        if (stopping_) return;  // stopping, and everything queued has been committed
+        if (stopping_) break;  // stopping, and everything queued has been handed off
         lock.unlock();
         ProbeRecovery(/*force=*/false);
         continue;
@@ -161,12 +168,60 @@ void RocksLedger::WriterLoop() {
     }
     space_cv_.notify_all();
     ProbeRecovery(/*force=*/false);  // no-op while writable
-    CommitGroup(group);
+    SettleInFlight();
+    std::optional<PreparedGroup> prepared = PrepareGroup(group);
     group.clear();
+    if (prepared) HandOff(std::move(*prepared));
+  }
+  {
+    std::lock_guard<std::mutex> lock(commit_mu_);
+    committer_stop_ = true;
+  }
+  commit_cv_.notify_all();
+  committer.join();  // it commits the group it holds first
+}
+
+void RocksLedger::WaitForHandOffSlot() {
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  commit_cv_.wait(lock, [&] { return !handoff_.has_value(); });
+}
+
+void RocksLedger::HandOff(PreparedGroup group) {
+  {
+    std::unique_lock<std::mutex> lock(commit_mu_);
+    commit_cv_.wait(lock, [&] { return !handoff_.has_value(); });
+    handoff_ = std::move(group);
+  }
+  commit_cv_.notify_all();
+}
+
+void RocksLedger::SettleInFlight() {
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  if (poison_) {
+    // A write failed. Once the committer has failed every group prepared on top of it,
+    // the durable state is the whole truth again.
+    commit_cv_.wait(lock, [&] { return !handoff_.has_value() && !committing_; });
+    poison_.reset();
+    next_dead_letter_id_ = durable_next_dead_letter_id_;
+    lock.unlock();
+    tentative_head_ = Head();
+    in_flight_ids_.clear();
+    in_flight_groups_.clear();
+    recent_raws_.clear();
+    recent_raws_order_.clear();
+    return;
+  }
+  const std::uint64_t settled = settled_token_;
+  lock.unlock();
+  // A settled group's keys are in RocksDB now, and its write happened before this point,
+  // so the MultiGet that follows sees them.
+  while (!in_flight_groups_.empty() && in_flight_groups_.front().token <= settled) {
+    for (const std::string& key : in_flight_groups_.front().keys) in_flight_ids_.erase(key);
+    in_flight_groups_.pop_front();
   }
 }
 
-void RocksLedger::CommitGroup(std::vector<Request>& group) {
+std::optional<RocksLedger::PreparedGroup> RocksLedger::PrepareGroup(std::vector<Request>& group) {
   // 0. A request that updates a dead letter that does not exist fails alone, before it can
   // take part in the group's idempotency or sequences.
   std::erase_if(group, [&](Request& r) {
@@ -178,9 +233,10 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     }
     return false;
   });
-  if (group.empty()) return;
+  if (group.empty()) return std::nullopt;
 
-  // 1. Idempotency: one MultiGet for the group's distinct event ids.
+  // 1. Idempotency: the group's distinct event ids are looked up among the in-flight
+  // groups' (not yet in RocksDB), the rest with one MultiGet.
   std::vector<const PreparedEvent*> events;
   for (auto& r : group) {
     for (auto& e : r.batch.events) events.push_back(&e);
@@ -188,7 +244,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
   std::unordered_map<std::string_view, std::size_t> first_in_group;
   first_in_group.reserve(events.size());
   std::vector<std::string> key_storage;
-  std::vector<std::size_t> lookup_of;  // event index -> index into keys, or SIZE_MAX
+  std::vector<std::size_t> lookup_of;  // event index -> index into key_storage, or SIZE_MAX
   key_storage.reserve(events.size());
   lookup_of.assign(events.size(), SIZE_MAX);
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -197,38 +253,66 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
       key_storage.push_back(IdempotencyKey(events[i]->event_id));
     }
   }
-  std::vector<rocksdb::Slice> keys(key_storage.begin(), key_storage.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
+  // found_seq[k]: the stored sequence of key_storage[k]'s event, 0 when it is new.
+  std::vector<std::uint64_t> found_seq(key_storage.size(), 0);
+  std::vector<rocksdb::Slice> keys;
+  std::vector<std::size_t> storage_of_key;  // index into keys -> index into key_storage
+  keys.reserve(key_storage.size());
+  storage_of_key.reserve(key_storage.size());
+  for (std::size_t k = 0; k < key_storage.size(); ++k) {
+    if (auto it = in_flight_ids_.find(key_storage[k]); it != in_flight_ids_.end()) {
+      found_seq[k] = it->second;
+    } else {
+      storage_of_key.push_back(k);
+      keys.emplace_back(key_storage[k]);
+    }
+  }
+  Status failure;
   if (!keys.empty()) {
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
     db_->MultiGet(rocksdb::ReadOptions(), cf_[kIdempotency], keys.size(), keys.data(),
                   values.data(), statuses.data());
+    for (std::size_t i = 0; i < keys.size() && failure.ok(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      const std::size_t k = storage_of_key[i];
+      if (!statuses[i].ok()) {
+        failure = Status::IoError("idempotency lookup: " + statuses[i].ToString());
+      } else if (values[i].size() != 8) {
+        failure =
+            Status::Corruption("idempotency entry for event id \"" + key_storage[k].substr(8) +
+                               "\" is " + std::to_string(values[i].size()) + " bytes");
+      } else {
+        found_seq[k] = GetU64BE(values[i].data());
+      }
+    }
   }
 
-  // 2. Sequences, hashes and the batch. `head` is tentative until the write succeeds.
-  LedgerHead head = Head();
+  // 2. Sequences, hashes and the batch, on the tentative head.
+  LedgerHead head = tentative_head_;
   UnixNanos recorded_at = std::max(clock_->Now(), last_recorded_at_);
   std::uint64_t next_dl = next_dead_letter_id_;
-  std::vector<AppendResult> results(group.size());
-  rocksdb::WriteBatch wb;
-  Status failure;
+  PreparedGroup prepared;
+  prepared.results.resize(group.size());
+  rocksdb::WriteBatch& wb = prepared.batch;
   std::vector<AppendOutcome> outcome_of(events.size());
   std::unordered_set<std::string_view> raws_written;
   std::string record;
   std::size_t ei = 0;
   std::size_t updates = 0;
   std::uint64_t stored = 0, duplicates = 0;                    // for writer_figures()
-  std::vector<std::pair<std::size_t, std::uint64_t>> new_ids;  // (index into keys, seq)
-  new_ids.reserve(keys.size());
+  std::vector<std::pair<std::size_t, std::uint64_t>> new_ids;  // (index into key_storage, seq)
+  new_ids.reserve(key_storage.size());
   std::vector<std::string> shipment_keys;  // of the stored events
-  shipment_keys.reserve(keys.size());
+  shipment_keys.reserve(key_storage.size());
   for (std::size_t g = 0; g < group.size() && failure.ok(); ++g) {
     AppendBatch& batch = group[g].batch;
     std::vector<bool> raw_used(batch.raws.size(), false);
     for (auto& e : batch.events) {
       AppendOutcome& out = outcome_of[ei];
       const std::size_t lk = lookup_of[ei];
-      if (e.expected && (lk == SIZE_MAX || statuses[lk].ok())) {
+      const bool known = lk != SIZE_MAX && found_seq[lk] != 0;
+      if (e.expected && (lk == SIZE_MAX || known)) {
         failure = Status::Invalid("restore of seq " + std::to_string(e.expected->seq) +
                                   ": event id \"" + e.event_id + "\" is already " +
                                   (lk == SIZE_MAX ? "earlier in this batch" : "in the ledger"));
@@ -238,17 +322,9 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
         out = outcome_of[first_in_group[e.event_id]];
         out.duplicate = true;
         ++duplicates;
-      } else if (statuses[lk].ok()) {
-        if (values[lk].size() != 8) {
-          failure = Status::Corruption("idempotency entry for event id \"" + e.event_id + "\" is " +
-                                       std::to_string(values[lk].size()) + " bytes");
-          break;
-        }
-        out = {GetU64BE(values[lk].data()), true};
+      } else if (known) {
+        out = {found_seq[lk], true};
         ++duplicates;
-      } else if (!statuses[lk].IsNotFound()) {
-        failure = Status::IoError("idempotency lookup: " + statuses[lk].ToString());
-        break;
       } else {
         RecordHeader h;
         h.seq = head.seq + 1;
@@ -276,7 +352,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
           raw_used[e.raw_index] = true;
         }
       }
-      results[g].events.push_back(out);
+      prepared.results[g].events.push_back(out);
       ++ei;
     }
     // Raw messages are kept when at least one of their events was stored; a message whose
@@ -298,7 +374,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
         failure = Status::Internal("building write batch: " + s.ToString());
         break;
       }
-      results[g].dead_letter_ids.push_back(dl.id);
+      prepared.results[g].dead_letter_ids.push_back(dl.id);
     }
     for (const auto& dl : batch.dead_letter_updates) {
       rocksdb::Status s = wb.Put(cf_[kDeadLetters], SeqKey(dl.id), EncodeDeadLetter(dl));
@@ -343,7 +419,7 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     }
   }
 
-  // 4. The head and counters ride in the same batch; then one synced write.
+  // 4. The head and counters ride in the same batch.
   if (failure.ok()) {
     std::string head_value;
     PutU64BE(head.seq, &head_value);
@@ -355,43 +431,40 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     if (s.ok()) s = wb.Put(cf_[kMeta], std::string(kMetaNextDeadLetterId), dl_value);
     if (!s.ok()) failure = Status::Internal("building write batch: " + s.ToString());
   }
-  // A group of nothing but duplicates changes nothing: their originals are already durable.
-  const bool nothing_new =
-      head.seq == Head().seq && next_dl == next_dead_letter_id_ && updates == 0;
-  if (failure.ok() && nothing_new) {
-    RecordGroup(0, duplicates, 0, std::nullopt);
-    for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
-    return;
-  }
-  if (failure.ok() && options_.TEST_fail_write) {
-    if (auto msg = options_.TEST_fail_write()) failure = Status::IoError(*msg);
-  }
-  // Full disk: refused before RocksDB sees it (rocks_ledger_space.cc).
-  if (failure.ok()) failure = CheckWritable(wb.GetDataSize());
-  std::chrono::steady_clock::duration write_time{};
-  if (failure.ok()) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    const auto write_start = std::chrono::steady_clock::now();
-    rocksdb::Status s = db_->Write(wo, &wb);
-    write_time = std::chrono::steady_clock::now() - write_start;
-    if (!s.ok()) {
-      failure = Status::IoError("ledger write failed, nothing from this batch was stored: " +
-                                s.ToString());
-    }
-  }
-
   if (!failure.ok()) {
-    // Nothing was written: the head, counters and recent raws above stay as they were.
+    // Nothing was handed off: the tentative state stays as it was.
     if (failure.code() == ErrorCode::kIoError) NoteWrite(failure);
     for (auto& r : group) r.done(failure);
-    return;
+    return std::nullopt;
   }
-  NoteWrite(Status::Ok());
-  RecordGroup(stored, duplicates, next_dl - next_dead_letter_id_,
-              std::chrono::duration<double>(write_time).count());
-  next_dead_letter_id_ = next_dl;
-  last_recorded_at_ = head.recorded_at;
+
+  // 5. The tentative state moves on as if the group commits; the committer's failure
+  // resets it (SettleInFlight).
+  // A group of nothing but duplicates changes nothing, but is still completed by the
+  // committer, after any in-flight group holding their originals.
+  prepared.write_needed =
+      head.seq != tentative_head_.seq || next_dl != next_dead_letter_id_ || updates != 0;
+  prepared.token = next_token_++;
+  prepared.head = head;
+  prepared.next_dead_letter_id = next_dl;
+  prepared.stored = stored;
+  prepared.duplicates = duplicates;
+  prepared.dead_letters = next_dl - next_dead_letter_id_;
+  if (prepared.write_needed) {
+    tentative_head_ = head;
+    next_dead_letter_id_ = next_dl;
+    last_recorded_at_ = head.recorded_at;
+  }
+  if (!new_ids.empty()) {
+    InFlightGroup& in_flight = in_flight_groups_.emplace_back();
+    in_flight.token = prepared.token;
+    in_flight.keys.reserve(new_ids.size());
+    for (const auto& [lk, seq] : new_ids) in_flight.keys.push_back(std::move(key_storage[lk]));
+    // Views are taken only now: the vector no longer grows, so its strings stay put.
+    for (std::size_t i = 0; i < new_ids.size(); ++i) {
+      in_flight_ids_.emplace(in_flight.keys[i], new_ids[i].second);
+    }
+  }
   constexpr std::size_t kRecentRaws = 1024;
   for (std::string_view key : raws_written) {
     if (recent_raws_.emplace(key).second) recent_raws_order_.emplace_back(key);
@@ -400,56 +473,8 @@ void RocksLedger::CommitGroup(std::vector<Request>& group) {
     recent_raws_.erase(recent_raws_order_.front());
     recent_raws_order_.pop_front();
   }
-  {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    head_ = head;
-  }
-  head_cv_.notify_all();
-  for (std::size_t g = 0; g < group.size(); ++g) group[g].done(std::move(results[g]));
-}
-
-// Writer thread only: every field has this one writer, so load + store is enough and
-// readers never see a torn value.
-void RocksLedger::RecordGroup(std::uint64_t stored, std::uint64_t duplicates,
-                              std::uint64_t dead_letters, std::optional<double> commit_seconds) {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  auto bump = [](std::atomic<std::uint64_t>& a, std::uint64_t n) {
-    if (n != 0) a.store(a.load(kRelaxed) + n, kRelaxed);
-  };
-  bump(figures_.events, stored);
-  bump(figures_.duplicates, duplicates);
-  bump(figures_.dead_letters, dead_letters);
-  if (!commit_seconds) return;  // nothing was written: not a commit
-  bump(figures_.commits, 1);
-  const auto bucket = [](const auto& bounds, double v) {
-    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
-                                    bounds.begin());
-  };
-  bump(figures_.commit_seconds[bucket(kCommitSecondsBounds, *commit_seconds)], 1);
-  figures_.commit_seconds_sum.store(figures_.commit_seconds_sum.load(kRelaxed) + *commit_seconds,
-                                    kRelaxed);
-  bump(figures_.commit_events[bucket(kCommitEventsBounds, static_cast<double>(stored))], 1);
-  bump(figures_.commit_events_sum, stored);
-}
-
-WriterFigures RocksLedger::writer_figures() const {
-  constexpr auto kRelaxed = std::memory_order_relaxed;
-  WriterFigures f;
-  f.events = figures_.events.load(kRelaxed);
-  f.duplicates = figures_.duplicates.load(kRelaxed);
-  f.dead_letters = figures_.dead_letters.load(kRelaxed);
-  f.commits = figures_.commits.load(kRelaxed);
-  for (std::size_t i = 0; i < f.commit_seconds_buckets.size(); ++i) {
-    f.commit_seconds_buckets[i] = figures_.commit_seconds[i].load(kRelaxed);
-  }
-  f.commit_seconds_sum = figures_.commit_seconds_sum.load(kRelaxed);
-  for (std::size_t i = 0; i < f.commit_events_buckets.size(); ++i) {
-    f.commit_events_buckets[i] = figures_.commit_events[i].load(kRelaxed);
-  }
-  f.commit_events_sum = figures_.commit_events_sum.load(kRelaxed);
-  f.write_errors = write_errors_.load(kRelaxed);
-  f.writable = writable_.load(kRelaxed);
-  return f;
+  prepared.requests = std::move(group);
+  return prepared;
 }
 
 }  // namespace waybill::ledger
