@@ -2,6 +2,18 @@
 
 namespace waybill::ledger {
 
+void PutU32BE(std::uint32_t v, std::string* out) {
+  const char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+  out->append(buf, 4);
+}
+
+std::uint32_t GetU32BE(const char* p) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
+  return v;
+}
+
 void PutU64BE(std::uint64_t v, std::string* out) {
   char buf[8];
   for (int i = 7; i >= 0; --i) {

@@ -53,6 +53,10 @@ inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaHead = "head";
 inline constexpr std::string_view kMetaNextDeadLetterId = "next_dead_letter_id";
 
+// Big-endian fixed-width integers, so that keys sort by number. Get* read exactly 4 or 8
+// bytes at `p`; the caller checks the length.
+void PutU32BE(std::uint32_t v, std::string* out);
+std::uint32_t GetU32BE(const char* p);
 void PutU64BE(std::uint64_t v, std::string* out);
 std::uint64_t GetU64BE(const char* p);
 void PutI64BE(std::int64_t v, std::string* out);

@@ -5,16 +5,12 @@
 namespace waybill::projections {
 namespace {
 
-void PutU32BE(std::uint32_t v, std::string* out) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 std::string GenerationPrefix(ViewKind view, std::uint32_t generation) {
   std::string k;
   k.reserve(6);
   k.push_back('v');
   k.push_back(static_cast<char>(view));
-  PutU32BE(generation, &k);
+  ledger::PutU32BE(generation, &k);
   return k;
 }
 
@@ -78,7 +74,7 @@ std::string EncodeU64(std::uint64_t v) {
 
 std::string EncodeU32(std::uint32_t v) {
   std::string out;
-  PutU32BE(v, &out);
+  ledger::PutU32BE(v, &out);
   return out;
 }
 
@@ -95,9 +91,7 @@ Result<std::uint32_t> DecodeU32(std::string_view bytes, std::string_view what) {
     return Status::Corruption(std::string(what) + " record has " + std::to_string(bytes.size()) +
                               " bytes, expected 4");
   }
-  std::uint32_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<std::uint8_t>(c);
-  return v;
+  return ledger::GetU32BE(bytes.data());
 }
 
 }  // namespace waybill::projections

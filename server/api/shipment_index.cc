@@ -187,24 +187,33 @@ Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
 Status ShipmentIndex::Put(const std::vector<ShipmentSummary>& summaries,
                           std::uint64_t through_seq) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  return CommitInChunks(
+      summaries.size(), through_seq,
+      [&](std::size_t begin, std::size_t n, ledger::AuxBatch* batch, std::int64_t* delta) {
+        std::vector<std::string> ids;
+        std::vector<std::optional<ShipmentSummary>> chunk;
+        ids.reserve(n);
+        chunk.reserve(n);
+        for (std::size_t i = begin; i < begin + n; ++i) {
+          ids.push_back(summaries[i].shipment_id);
+          chunk.emplace_back(summaries[i]);
+        }
+        return StageRows(ids, chunk, batch, delta);
+      });
+}
+
+Status ShipmentIndex::CommitInChunks(std::size_t count, std::uint64_t through_seq,
+                                     const StageChunk& stage) {
   std::size_t begin = 0;
   do {
-    const std::size_t n = std::min(kChunk, summaries.size() - begin);
-    std::vector<std::string> ids;
-    std::vector<std::optional<ShipmentSummary>> chunk;
-    ids.reserve(n);
-    chunk.reserve(n);
-    for (std::size_t i = begin; i < begin + n; ++i) {
-      ids.push_back(summaries[i].shipment_id);
-      chunk.emplace_back(summaries[i]);
-    }
-    begin += n;
+    const std::size_t n = std::min(kChunk, count - begin);
     ledger::AuxBatch batch;
     std::int64_t delta = 0;
-    if (Status st = StageRows(ids, chunk, &batch, &delta); !st.ok()) return st;
-    const bool last = begin == summaries.size();
+    if (Status st = stage(begin, n, &batch, &delta); !st.ok()) return st;
+    begin += n;
+    const bool last = begin == count;
     if (Status st = Commit(std::move(batch), delta, last ? through_seq : 0); !st.ok()) return st;
-  } while (begin < summaries.size());
+  } while (begin < count);
   return Status::Ok();
 }
 
@@ -232,19 +241,11 @@ Status ShipmentIndex::RefreshLocked(std::span<const std::string> shipment_ids,
                                     std::uint64_t through_seq) {
   auto gens = ActiveViewGenerations(ledger_);
   if (!gens.ok()) return gens.status();
-  std::size_t begin = 0;
-  do {
-    const auto chunk = shipment_ids.subspan(begin, std::min(kChunk, shipment_ids.size() - begin));
-    begin += chunk.size();
-    ledger::AuxBatch batch;
-    std::int64_t delta = 0;
-    if (Status st = StageRefresh(chunk, *gens, &batch, &delta); !st.ok()) return st;
-    // Only the last chunk moves through_seq: a failure before it leaves the whole range to
-    // be refreshed again.
-    const bool last = begin == shipment_ids.size();
-    if (Status st = Commit(std::move(batch), delta, last ? through_seq : 0); !st.ok()) return st;
-  } while (begin < shipment_ids.size());
-  return Status::Ok();
+  return CommitInChunks(
+      shipment_ids.size(), through_seq,
+      [&](std::size_t begin, std::size_t n, ledger::AuxBatch* batch, std::int64_t* delta) {
+        return StageRefresh(shipment_ids.subspan(begin, n), *gens, batch, delta);
+      });
 }
 
 Status ShipmentIndex::CatchUp(std::uint64_t to_seq) {

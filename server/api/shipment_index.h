@@ -21,6 +21,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,13 @@ class ShipmentIndex {
   [[nodiscard]] Status StageRefresh(std::span<const std::string> shipment_ids,
                                     const std::array<std::uint32_t, 3>& view_generations,
                                     ledger::AuxBatch* batch, std::int64_t* entries_delta);
+  // Stages and commits `count` shipments' rows a chunk at a time: `stage(begin, n, batch,
+  // entries_delta)` stages rows [begin, begin + n). Only the last chunk moves through_seq to
+  // `through_seq`, so a failure before it leaves the whole range to be done again.
+  using StageChunk =
+      std::function<Status(std::size_t, std::size_t, ledger::AuxBatch*, std::int64_t*)>;
+  [[nodiscard]] Status CommitInChunks(std::size_t count, std::uint64_t through_seq,
+                                      const StageChunk& stage);
   // Commits `batch` with the state updated by the delta and through_seq, then adopts it.
   [[nodiscard]] Status Commit(ledger::AuxBatch batch, std::int64_t entries_delta,
                               std::uint64_t through_seq);

@@ -5,19 +5,12 @@
 namespace waybill::server::api {
 namespace {
 
+using ledger::GetU32BE;
+using ledger::PutU32BE;
+
 constexpr char kVersion = 1;
 constexpr std::size_t kStateSize = 1 + 4 + 8 + 8;
 constexpr std::size_t kOrderedSuffix = 8;  // ~last_seq before the id
-
-void PutU32BE(std::uint32_t v, std::string* out) {
-  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-std::uint32_t GetU32BE(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 std::string Prefix(std::uint32_t generation, char kind) {
   std::string k(kIndexStateKey);
