@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "ledger/ledger.h"
 #include "ledger/ledger_test_util.h"
@@ -21,6 +22,7 @@ class WriteGate {
  public:
   LedgerOptions Options() {
     LedgerOptions options;
+    options.prepare_ahead_events = 0;  // prepare the next group while the first is held
     options.TEST_fail_write = [this]() -> std::optional<std::string> {
       std::unique_lock<std::mutex> lock(mu_);
       if (held_++ > 0) return std::nullopt;
@@ -165,6 +167,29 @@ TEST_CASE("a failed write fails the groups prepared on top of it and the ledger 
   auto reopened = OpenOrDie(dir.path(), LedgerOptions{});
   CHECK(reopened->Head().seq == head.seq);
   CHECK(reopened->Head().hash == head.hash);
+}
+
+TEST_CASE("small appends queued during a write wait for it and share the next group") {
+  testing::TempDir dir;
+  WriteGate gate;
+  LedgerOptions options = gate.Options();
+  options.prepare_ahead_events = 256;  // the default
+  auto ledger = OpenOrDie(dir.path(), options);
+  auto first = AppendLater(*ledger, BatchOf({testing::MakeMilestone("a", "S1", kT0)}));
+  gate.WaitUntilHeld();
+  std::vector<std::future<Result<AppendResult>>> later;
+  later.push_back(AppendLater(*ledger, BatchOf({testing::MakeMilestone("b", "S1", kT0)})));
+  // Time for the sequencer to take "b" alone, which below the threshold it must not do.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (const char* id : {"c", "d"}) {
+    later.push_back(AppendLater(*ledger, BatchOf({testing::MakeMilestone(id, "S1", kT0)})));
+  }
+  gate.Release(/*fail=*/false);
+  REQUIRE(first.get().ok());
+  for (auto& f : later) REQUIRE(f.get().ok());
+  CHECK(ledger->Head().seq == 4);
+  // One group for "a", one for "b", "c" and "d" (with prepare_ahead_events 0 it is three).
+  CHECK(ledger->writer_figures().commits == 2);
 }
 
 }  // namespace waybill::ledger

@@ -64,6 +64,11 @@ struct LedgerOptions {
   Clock* clock = nullptr;
   // Most events one group commit takes; more pending appends wait for the next group.
   std::size_t max_group_events = 8192;
+  // While one group is being written, the next is prepared ahead only once this many events
+  // are queued; fewer wait for the write to finish and join a larger group. Large groups
+  // (imports, NDJSON bodies) gain from the overlap, a few small appends from the larger
+  // group (see rocks_ledger_write.cc). 0: always prepare ahead.
+  std::size_t prepare_ahead_events = 256;
   // For one process appending in bulk with no shipment queries beside it (`waybill import`):
   // the shipment index buffers in a vector memtable, which appends fastest (X12 import
   // ~12% faster) but makes every ReadShipment sort a copy of it (110 ms with 300k entries

@@ -188,9 +188,11 @@ class RocksLedger final : public Ledger {
 
   // Between the sequencer and the committer: one prepared group at a time.
   std::mutex commit_mu_;
-  std::condition_variable commit_cv_;              // either side waits for the other
-  std::optional<PreparedGroup> handoff_;           // guarded by commit_mu_
-  bool committing_ = false;                        // guarded by commit_mu_
+  std::condition_variable commit_cv_;     // either side waits for the other
+  std::optional<PreparedGroup> handoff_;  // guarded by commit_mu_
+  bool committing_ = false;               // guarded by commit_mu_
+  // committing_ as the sequencer's queue wait sees it (it holds queue_mu_, not commit_mu_).
+  std::atomic<bool> committer_busy_{false};
   bool committer_stop_ = false;                    // guarded by commit_mu_
   std::uint64_t settled_token_ = 0;                // guarded by commit_mu_: last group finished
   std::uint64_t durable_next_dead_letter_id_ = 1;  // guarded by commit_mu_

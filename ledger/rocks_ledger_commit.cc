@@ -30,6 +30,7 @@ void RocksLedger::CommitterLoop() {
     PreparedGroup group = std::move(*handoff_);
     handoff_.reset();
     committing_ = true;
+    committer_busy_.store(true);
     const std::optional<Status> poisoned = poison_;
     lock.unlock();
     commit_cv_.notify_all();  // the hand-off slot is free
@@ -38,6 +39,12 @@ void RocksLedger::CommitterLoop() {
     committing_ = false;
     settled_token_ = group.token;
     commit_cv_.notify_all();
+    lock.unlock();
+    // The sequencer may be waiting for an idle committer before taking a small group.
+    committer_busy_.store(false);
+    { std::lock_guard<std::mutex> queue_lock(queue_mu_); }
+    queue_cv_.notify_all();
+    lock.lock();
   }
 }
 

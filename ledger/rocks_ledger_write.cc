@@ -134,13 +134,21 @@ void RocksLedger::WriterLoop() {
   std::thread committer([this] { CommitterLoop(); });
   std::vector<Request> group;
   for (;;) {
-    // Take the next group only once the committer holds the previous one: what queues up
-    // meanwhile makes the next group larger, which is what amortises the fsync.
+    // Take the next group only once the committer holds the previous one, and while it
+    // writes that one only if plenty is queued: preparing ahead pays when groups are large
+    // and the writer is CPU-bound (an import), while with a few small appends in flight
+    // (single-event HTTP posts) what arrives during the write makes the next group larger,
+    // which is what amortises the fsync. (Preparing ahead regardless gave 20 instead of 28
+    // events per commit and 5% fewer events/s on single-event posts from 64 connections.)
     WaitForHandOffSlot();
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
       if (writable_.load()) {
-        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !writable_.load(); });
+        queue_cv_.wait(lock, [&] {
+          return stopping_ || !writable_.load() ||
+                 (!queue_.empty() &&
+                  (queued_events_ >= options_.prepare_ahead_events || !committer_busy_.load()));
+        });
       } else {
         // Not writable (full disk, RocksDB background error): probe for recovery with
         // backoff even when nobody appends, so the state (and /readyz) clears by itself.
