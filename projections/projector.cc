@@ -5,8 +5,6 @@
 #include <thread>
 #include <unordered_set>
 
-#include "projections/view_reader.h"
-
 namespace waybill::projections {
 namespace {
 
@@ -321,6 +319,24 @@ Result<std::unique_ptr<ShipmentView>> Projector::ReadView(ViewKind view,
                                                           std::string_view shipment_id) const {
   std::shared_lock<std::shared_mutex> lock(gen_mu_);
   return ReadStoredView(ledger_, view, generation_[Index(view)], shipment_id);
+}
+
+Result<ShipmentViews> Projector::ReadCurrentViews(std::string_view shipment_id) const {
+  // The checkpoint first: the in-memory one trails the store (it moves after each commit), so
+  // the views read next are at least as fresh, and folding the events after it on top
+  // completes them (a view skips what it holds already).
+  const std::uint64_t folded_through = checkpoint().last_seq;
+  const std::string id(shipment_id);
+  Result<std::vector<ShipmentViews>> read = Status::Ok();
+  {
+    // Shared, so a rebuild cannot swap generations and delete the old one mid-read.
+    std::shared_lock<std::shared_mutex> lock(gen_mu_);
+    read = ReadStoredViews(ledger_, generation_, std::span<const std::string>(&id, 1));
+  }
+  if (!read.ok()) return read.status();
+  ShipmentViews views = std::move(read->front());
+  WAYBILL_RETURN_IF_ERROR(FoldEventsAfter(ledger_, shipment_id, folded_through, &views));
+  return views;
 }
 
 Status Projector::FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to) {

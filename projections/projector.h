@@ -30,6 +30,7 @@
 #include "ledger/ledger.h"
 #include "projections/outbox.h"
 #include "projections/store_layout.h"
+#include "projections/view_reader.h"
 #include "projections/views.h"
 
 namespace waybill::projections {
@@ -103,6 +104,11 @@ class Projector {
   // The stored view of a shipment as of the checkpoint; nullptr when it has none.
   [[nodiscard]] Result<std::unique_ptr<ShipmentView>> ReadView(ViewKind view,
                                                                std::string_view shipment_id) const;
+
+  // The views of a shipment as of the whole log, as projections::ReadCurrentViews answers
+  // them, with the checkpoint and active generations taken from this worker's memory instead
+  // of the store: one batched read of the three views (the server's GET path). Thread-safe.
+  [[nodiscard]] Result<ShipmentViews> ReadCurrentViews(std::string_view shipment_id) const;
 
   // Drops `views` and refolds them from the log up to the checkpoint into a shadow
   // generation, then swaps it in atomically. Publishes nothing.

@@ -342,6 +342,53 @@ TEST_CASE("a rebuild keeps its folds within the byte budget too") {
   CHECK(SnapshotViews(*ledger) == incremental);
 }
 
+// The three views of `id` encoded, in kAllViews order ("-" for a view the shipment has not).
+std::string EncodedViews(const ShipmentViews& views) {
+  std::string out;
+  for (ViewKind kind : kAllViews) {
+    if (const ShipmentView* v = views.get(kind)) {
+      v->Encode(&out);
+    } else {
+      out.push_back('-');
+    }
+    out.push_back('|');
+  }
+  return out;
+}
+
+TEST_CASE(
+    "the worker's current views: its checkpoint and generations, events past them folded on top") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(21, 12);
+  AppendEvents(*ledger, gen, 400);
+  ProjectorOptions options;
+  options.batch_events = 100;
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  REQUIRE((*projector)->Step().ok());  // folded 1..100 of 400
+  REQUIRE((*projector)->checkpoint().last_seq == 100);
+  auto all = [](const Event&) { return true; };
+  for (int round = 0; round < 2; ++round) {
+    for (int s = 0; s < 12; ++s) {
+      const std::string id = "SHP-" + std::to_string(s);
+      auto current = (*projector)->ReadCurrentViews(id);
+      REQUIRE_MESSAGE(current.ok(), current.status().ToString());
+      auto folded = FoldShipment(*ledger, id, all);
+      REQUIRE(folded.ok());
+      CHECK_MESSAGE(EncodedViews(*current) == EncodedViews(*folded), id << " round " << round);
+      auto from_store = ReadCurrentViews(*ledger, id);
+      REQUIRE(from_store.ok());
+      CHECK(EncodedViews(*current) == EncodedViews(*from_store));
+    }
+    // After a rebuild the views live in new generations, which the worker's read must follow.
+    REQUIRE((*projector)->Rebuild(kAllViews).ok());
+  }
+  auto unknown = (*projector)->ReadCurrentViews("SHP-none");
+  REQUIRE(unknown.ok());
+  CHECK(unknown->empty());
+}
+
 TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answering") {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
@@ -381,6 +428,24 @@ TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answer
       }
     }
   });
+  // The server's read (Projector::ReadCurrentViews): generations and checkpoint from memory.
+  // A view must never go back to an older version while rebuilds swap generations.
+  std::atomic<int> worker_read_missing{0}, worker_read_queries{0}, went_back{0};
+  std::thread worker_reader([&] {
+    std::array<std::uint64_t, 30> seen{};
+    while (!done.load()) {
+      for (int s = 0; s < 30; ++s) {
+        auto v = (*projector)->ReadCurrentViews("SHP-" + std::to_string(s));
+        worker_read_queries.fetch_add(1);
+        if (!v.ok() || !v->status) {
+          worker_read_missing.fetch_add(1);
+          continue;
+        }
+        if (v->status->version() < seen[s]) went_back.fetch_add(1);
+        seen[s] = v->status->version();
+      }
+    }
+  });
   for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Rebuild(kAllViews).ok());
   appender.join();
   while ((*projector)->checkpoint().last_seq < ledger->Head().seq) {
@@ -389,6 +454,10 @@ TEST_CASE("a rebuild while the worker runs swaps atomically; queries keep answer
   done = true;
   reader.join();
   current_reader.join();
+  worker_reader.join();
+  CHECK(worker_read_queries.load() > 0);
+  CHECK(worker_read_missing.load() == 0);
+  CHECK(went_back.load() == 0);
   worker.request_stop();
   worker.join();
   CHECK(queries.load() > 0);

@@ -52,6 +52,12 @@ struct ShipmentViews {
 [[nodiscard]] Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger,
                                                      std::string_view shipment_id);
 
+// Folds on top of `views` the shipment's events after `folded_through` (those a worker whose
+// checkpoint is `folded_through` has not folded yet), in sequence order. Views may be fresher
+// than `folded_through`: a view skips the events it has folded already (ShipmentView::Apply).
+[[nodiscard]] Status FoldEventsAfter(const ledger::Ledger& ledger, std::string_view shipment_id,
+                                     std::uint64_t folded_through, ShipmentViews* views);
+
 // The views folded from the shipment's events that pass `include` (in sequence order),
 // from scratch: what as-of queries and tests use.
 [[nodiscard]] Result<ShipmentViews> FoldShipment(const ledger::Ledger& ledger,

@@ -83,7 +83,7 @@ ShipmentRead Api::Impl::ReadShipment(const auth::Principal& principal, std::stri
                                         [&](const Event& e) { return e.ledger.seq < first_after; });
     }
   } else {
-    views = projections::ReadCurrentViews(deps_.ledger, shipment_id);
+    views = deps_.projector.ReadCurrentViews(shipment_id);
   }
   if (!views.ok()) {
     out.status = 500;
@@ -182,7 +182,7 @@ void Api::Impl::ListShipments(Call& call) {
     next = page.next;
     bool first = true;
     for (const std::string& id : page.shipment_ids) {
-      auto views = projections::ReadCurrentViews(deps_.ledger, id);
+      auto views = deps_.projector.ReadCurrentViews(id);
       if (!views.ok()) {
         return call.respond(ErrorResponse(call.request, beast_http::status::internal_server_error,
                                           "internal",
@@ -212,7 +212,7 @@ void Api::Impl::ShipmentEvents(Call& call) {
   }
   const std::string& id = call.params[0];
   if (call.principal.customer) {
-    auto views = projections::ReadCurrentViews(deps_.ledger, id);
+    auto views = deps_.projector.ReadCurrentViews(id);
     if (!views.ok() || views->empty() || !call.principal.CanSee(CustomerOf(*views))) {
       return call.respond(ErrorResponse(call.request, beast_http::status::not_found, "not_found",
                                         NotFoundMessage(id)));
