@@ -129,6 +129,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(bool bulk_load) {
     static const std::shared_ptr<rocksdb::Cache> views_cache = NewBlockCache(kViewsBlockCacheBytes);
     rocksdb::BlockBasedTableOptions t = LogTableOptions();
     t.block_cache = views_cache;
+    // The views' index and filter partitions stay pinned, held by their table readers: a
+    // GET then finds them without a block-cache lookup per level (about 9% of a GET's CPU:
+    // 57 -> 52 us per request, 27.1k -> 29.5k req/s, median of five alternating pairs).
+    // They grow with the number of shipments, not of events: an index entry per 4 KiB block
+    // and 10 filter bits per view come to roughly 15 bytes per view.
+    t.metadata_cache_options.partition_pinning = rocksdb::PinningTier::kAll;
     views.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   }
   // Outbox entries are deleted soon after they are written: compressing them is wasted.
