@@ -203,8 +203,8 @@ inline constexpr std::array<double, 16> kCommitSecondsBounds = {
 inline constexpr std::array<double, 14> kCommitEventsBounds = {
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
 
-// What the writer thread has done since Open, for metrics. Counters only grow. A snapshot
-// is read field by field without a lock, so fields may disagree by the group committing at
+// What the writer (its committer stage) has done since Open, for metrics. Counters only grow. A
+// snapshot is read field by field without a lock, so fields may disagree by the group committing at
 // that moment; each field on its own is exact. Zero in kReadOnly mode.
 struct WriterFigures {
   std::uint64_t events = 0;        // events stored (duplicates excluded)
