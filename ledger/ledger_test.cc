@@ -101,9 +101,24 @@ TEST_CASE("shipment reads are in sequence order and complete") {
         CHECK((*even)[i - 1].ledger.seq < (*even)[i].ledger.seq);
         CHECK((*even)[i].shipment_id == "EVEN");
       }
+      // Only those after a sequence: the same events from there on, whichever the cut.
+      for (const std::uint64_t after : {std::uint64_t{0}, (*even)[9].ledger.seq,
+                                        (*even)[9].ledger.seq + 1, (*even)[24].ledger.seq}) {
+        CAPTURE(after);
+        auto tail = ledger->ReadShipment("EVEN", after);
+        REQUIRE(tail.ok());
+        std::vector<std::uint64_t> want, got;
+        for (const Event& e : *even) {
+          if (e.ledger.seq > after) want.push_back(e.ledger.seq);
+        }
+        for (const Event& e : *tail) got.push_back(e.ledger.seq);
+        CHECK(got == want);
+      }
+      CHECK(ledger->ReadShipment("EVEN", UINT64_MAX)->empty());
       auto event = ledger->ReadShipment("EVENT");
       REQUIRE(event.ok());
       CHECK(event->size() == 1);
+      CHECK(ledger->ReadShipment("EVENT", (*event)[0].ledger.seq)->empty());
       auto none = ledger->ReadShipment("NOPE");
       REQUIRE(none.ok());
       CHECK(none->empty());

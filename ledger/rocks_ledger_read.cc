@@ -83,11 +83,15 @@ Result<Event> RocksLedger::Get(std::uint64_t seq) const {
   return event;
 }
 
-Result<std::vector<Event>> RocksLedger::ReadShipment(std::string_view shipment_id) const {
+Result<std::vector<Event>> RocksLedger::ReadShipment(std::string_view shipment_id,
+                                                     std::uint64_t after_seq) const {
+  if (after_seq == UINT64_MAX) return std::vector<Event>();
   const std::string prefix = ShipmentPrefix(shipment_id);
   std::vector<std::string> seq_keys;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kShipments]));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  std::string start = prefix;
+  if (after_seq != 0) PutU64BE(after_seq + 1, &start);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != prefix.size() + 8) {
       return Status::Corruption("shipment index key for \"" + std::string(shipment_id) +
                                 "\" has the wrong length");

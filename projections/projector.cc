@@ -37,6 +37,15 @@ struct Projector::Fold {
   std::size_t cache_bytes = 0;                               // sum of the entries' encoded_bytes
   std::uint64_t clock = 0;               // ticks once per batch (the live fold) for last_used
   std::uint64_t events_since_reset = 0;  // folded into the cache (a rebuild's fold)
+  std::uint64_t events_unstored = 0;     // folded since the last flush (the live fold)
+
+  // Views not yet stored are encoded only when they are, so their bytes are estimated: what
+  // each event folded since adds to its encoded views (a milestone or a charge line; ~68
+  // bytes over 1M events in projection_bench).
+  static constexpr std::size_t kEncodedBytesPerEvent = 64;
+  std::size_t estimated_bytes() const {
+    return cache_bytes + events_unstored * kEncodedBytesPerEvent;
+  }
 
   void NoteEncoded(Entry& entry, std::size_t i, std::size_t bytes) {
     cache_bytes = cache_bytes - entry.encoded_bytes[i] + bytes;
@@ -53,16 +62,17 @@ struct Projector::Fold {
     outbox.clear();
     cache_bytes = 0;
     events_since_reset = 0;
+    events_unstored = 0;
   }
 
   // Drops the entries least recently folded into until at most `max_shipments` and
-  // `max_bytes` remain. Only between batches: every entry must be clean.
+  // `max_bytes` remain. Entries with changes not yet stored stay (callers store first).
   void EvictTo(std::size_t max_shipments, std::size_t max_bytes) {
     using Iterator = std::unordered_map<std::string, Entry>::iterator;
     std::vector<std::pair<std::uint64_t, Iterator>> by_age;
     by_age.reserve(cache.size());
     for (auto it = cache.begin(); it != cache.end(); ++it) {
-      by_age.emplace_back(it->second.last_used, it);
+      if (it->second.dirty == 0) by_age.emplace_back(it->second.last_used, it);
     }
     std::sort(by_age.begin(), by_age.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -119,6 +129,9 @@ Status Projector::Load() {
   }
   checkpoint_ = *checkpoint;
   published_checkpoint_ = *checkpoint;
+  // A crash between two writes of the views: the first Step refolds what they miss.
+  recover_ = checkpoint_.views_through < checkpoint_.last_seq;
+  views_written_at_ = std::chrono::steady_clock::now();
   for (ViewKind kind : kAllViews) {
     auto gen = ReadActiveGeneration(ledger_, kind);
     if (!gen.ok()) return gen.status();
@@ -137,7 +150,7 @@ Projector::CacheFigures Projector::cache() const {
 
 void Projector::PublishCacheFigures() {
   cache_shipments_.store(live_->cache.size(), std::memory_order_relaxed);
-  cache_bytes_.store(live_->cache_bytes, std::memory_order_relaxed);
+  cache_bytes_.store(live_->estimated_bytes(), std::memory_order_relaxed);
 }
 
 Checkpoint Projector::checkpoint() const {
@@ -205,13 +218,106 @@ Status Projector::FlushDirty(Fold& fold, ledger::AuxBatch* batch, std::size_t wr
     }
   }
   fold.dirty.clear();
+  fold.events_unstored = 0;
   return Status::Ok();
+}
+
+void Projector::PublishCheckpoint(const Checkpoint& next) {
+  checkpoint_ = next;
+  std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
+  published_checkpoint_ = next;
+}
+
+Status Projector::CommitViews(std::uint64_t through) {
+  Checkpoint next = checkpoint_;
+  next.views_through = through;
+  ledger::AuxBatch batch;
+  Status st = FlushFold(*live_, &batch);
+  if (st.ok()) {
+    batch.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
+    st = ledger_.WriteAux(batch);
+  }
+  if (!st.ok()) {
+    // FlushFold marked the views clean although they were not stored: start over from the
+    // store.
+    live_->Reset();
+    recover_ = true;
+    PublishCacheFigures();
+    return st;
+  }
+  PublishCheckpoint(next);
+  views_written_at_ = std::chrono::steady_clock::now();
+  PublishCacheFigures();
+  return Status::Ok();
+}
+
+Status Projector::RecoverIfNeeded() {
+  if (!recover_) return Status::Ok();
+  Fold& fold = *live_;
+  fold.Reset();
+  const bool emit_outbox = fold.emit_outbox;
+  fold.emit_outbox = false;  // emitted before: the checkpoint is past these events
+  const std::uint64_t to = checkpoint_.last_seq;
+  Status st;
+  std::vector<Event> events;
+  for (std::uint64_t from = checkpoint_.views_through + 1; st.ok() && from <= to;) {
+    const std::uint64_t upto = std::min<std::uint64_t>(to, from + options_.batch_events - 1);
+    events.clear();
+    st = ledger_.ReadRange(from, upto, [&](const Event& e) {
+      events.push_back(e);
+      return true;
+    });
+    if (st.ok()) st = LoadViews(fold, events);
+    if (!st.ok()) break;
+    ++fold.clock;
+    for (const Event& e : events) fold.Apply(e);
+    fold.events_unstored += events.size();
+    if (fold.cache.size() > options_.cache_shipments ||
+        fold.estimated_bytes() > options_.cache_bytes) {
+      st = CommitViews(upto);  // on failure it sets recover_ again
+      if (!st.ok()) break;
+      fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
+                   options_.cache_bytes - options_.cache_bytes / 10);
+    }
+    from = upto + 1;
+  }
+  fold.emit_outbox = emit_outbox;
+  fold.outbox.clear();
+  if (st.ok()) {
+    recover_ = false;
+    st = CommitViews(to);
+  }
+  if (!st.ok()) {
+    fold.Reset();
+    recover_ = true;
+  }
+  PublishCacheFigures();
+  return st;
+}
+
+Status Projector::StoreViews() {
+  std::lock_guard<std::mutex> lock(fold_mu_);
+  WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
+  if (live_->dirty.empty() && checkpoint_.views_through == checkpoint_.last_seq) {
+    return Status::Ok();
+  }
+  return CommitViews(checkpoint_.last_seq);
 }
 
 Result<std::size_t> Projector::Step() {
   std::lock_guard<std::mutex> lock(fold_mu_);
+  WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
+  Fold& fold = *live_;
+  const auto now = std::chrono::steady_clock::now();
+  const bool views_due = now - views_written_at_ >= options_.views_write_interval;
   const std::uint64_t head = ledger_.Head().seq;
-  if (head <= checkpoint_.last_seq) return std::size_t{0};
+  if (head <= checkpoint_.last_seq) {
+    // Idle: what waits in the cache is stored once its interval is up.
+    if (views_due && (!fold.dirty.empty() || checkpoint_.views_through < checkpoint_.last_seq)) {
+      WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
+    }
+    return std::size_t{0};
+  }
   const std::uint64_t from = checkpoint_.last_seq + 1;
   const std::uint64_t to = std::min<std::uint64_t>(head, from + options_.batch_events - 1);
   std::vector<Event> events;
@@ -224,16 +330,23 @@ Result<std::size_t> Projector::Step() {
     return Status::Corruption("the ledger has no events up to " + std::to_string(to) +
                               " although its head is " + std::to_string(head));
   }
-  Fold& fold = *live_;
   ++fold.clock;
   Status st = LoadViews(fold, events);
   if (st.ok()) {
     for (const Event& e : events) fold.Apply(e);
+    fold.events_unstored += events.size();
   }
+  // The cache may only shrink once its changes are stored, so a full cache stores them now.
+  const bool over_bounds =
+      fold.cache.size() > options_.cache_shipments || fold.estimated_bytes() > options_.cache_bytes;
+  const bool store_views = views_due || over_bounds;
   Checkpoint next = checkpoint_;
   next.last_seq = to;
   ledger::AuxBatch batch;
-  if (st.ok()) st = FlushFold(fold, &batch);
+  if (st.ok() && store_views) {
+    st = FlushFold(fold, &batch);
+    next.views_through = to;
+  }
   if (st.ok()) {
     for (auto& entry : fold.outbox) {
       batch.Put(ledger::AuxSpace::kOutbox, EncodeU64(next.next_outbox_seq++), std::move(entry));
@@ -243,16 +356,15 @@ Result<std::size_t> Projector::Step() {
   }
   fold.outbox.clear();
   if (!st.ok()) {
-    // The cache is ahead of the store now; forget it so the retry starts from the store.
+    // The cache is ahead of the store now; forget it, and refold from the stored views
+    // before the retry.
     fold.Reset();
+    recover_ = true;
     PublishCacheFigures();
     return st;
   }
-  checkpoint_ = next;
-  {
-    std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
-    published_checkpoint_ = next;
-  }
+  PublishCheckpoint(next);
+  if (store_views) views_written_at_ = now;
   if (options_.on_commit) {
     // Before eviction: every shipment of the batch is in the cache now.
     std::vector<CommittedViews> committed;
@@ -267,7 +379,7 @@ Result<std::size_t> Projector::Step() {
     }
     options_.on_commit(events, committed);
   }
-  if (fold.cache.size() > options_.cache_shipments || fold.cache_bytes > options_.cache_bytes) {
+  if (over_bounds) {
     // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
     // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
     // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
@@ -285,6 +397,7 @@ Result<std::uint64_t> Projector::CatchUp() {
     if (!n.ok()) return n.status();
     if (*n == 0) break;
   }
+  WAYBILL_RETURN_IF_ERROR(StoreViews());
   return checkpoint().last_seq;
 }
 
@@ -313,6 +426,9 @@ void Projector::Run(std::stop_token stop, const std::function<void(const Status&
     }
     if (*n == 0) ledger_.WaitForHeadAfter(checkpoint().last_seq, std::chrono::milliseconds(50));
   }
+  // Not needed for correctness (a restart refolds what the store misses), but a clean stop
+  // leaves the store complete for offline readers and a quick next start.
+  if (Status st = StoreViews(); !st.ok()) on_error(st);
 }
 
 Result<std::unique_ptr<ShipmentView>> Projector::ReadView(ViewKind view,
@@ -325,7 +441,7 @@ Result<ShipmentViews> Projector::ReadCurrentViews(std::string_view shipment_id) 
   // The checkpoint first: the in-memory one trails the store (it moves after each commit), so
   // the views read next are at least as fresh, and folding the events after it on top
   // completes them (a view skips what it holds already).
-  const std::uint64_t folded_through = checkpoint().last_seq;
+  const std::uint64_t folded_through = checkpoint().views_through;
   const std::string id(shipment_id);
   Result<std::vector<ShipmentViews>> read = Status::Ok();
   {
@@ -353,13 +469,11 @@ Status Projector::FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to) {
     }
     fold.Apply(e, it);
     ++fold.events_since_reset;
-    // A shadow's views are encoded only when they are flushed, so their bytes are estimated:
-    // those loaded from the store, plus what each event folded since adds to its encoded
-    // views (a milestone or a charge line; ~68 bytes over 1M events in projection_bench).
-    constexpr std::size_t kEncodedBytesPerEvent = 64;
+    // A shadow's views are encoded only when they are flushed, so their bytes are estimated
+    // (Fold::kEncodedBytesPerEvent).
     if (++since_flush >= options_.rebuild_batch_events &&
         (fold.cache.size() > options_.cache_shipments ||
-         fold.cache_bytes + fold.events_since_reset * kEncodedBytesPerEvent >
+         fold.cache_bytes + fold.events_since_reset * Fold::kEncodedBytesPerEvent >
              options_.cache_bytes)) {
       // Memory bound: park the shadow's state in the store and start a fresh cache.
       st = FlushShadow(fold);
@@ -424,12 +538,30 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
 
   {
     std::lock_guard<std::mutex> fold_lock(fold_mu_);
+    WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
     // What the worker committed while the shadow was being built: usually a few batches.
     ledger::AuxBatch swap;
     for (auto& shadow : shadows) {
       WAYBILL_RETURN_IF_ERROR(FoldRange(*shadow, upto + 1, checkpoint_.last_seq));
       WAYBILL_RETURN_IF_ERROR(FlushFold(*shadow, &swap));
     }
+    // The worker's changes not yet stored, of the views not rebuilt, go in the same batch:
+    // the cache is dropped with the swap.
+    std::uint8_t rebuilt_bits = 0;
+    for (ViewKind kind : kAllViews) {
+      if (enabled[Index(kind)]) rebuilt_bits |= static_cast<std::uint8_t>(1u << Index(kind));
+    }
+    for (auto& [shipment, entry] : live_->dirty) {
+      entry->dirty &= static_cast<std::uint8_t>(~rebuilt_bits);
+    }
+    Checkpoint next = checkpoint_;
+    next.views_through = next.last_seq;
+    if (Status st = FlushFold(*live_, &swap); !st.ok()) {
+      live_->Reset();
+      recover_ = true;
+      return st;
+    }
+    swap.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
     std::array<std::uint32_t, 3> old_generation{};
     {
       std::shared_lock<std::shared_mutex> lock(gen_mu_);
@@ -443,12 +575,19 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
                        ViewGenerationEnd(kind, old_generation[i]));
     }
     std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
-    WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(swap));
+    if (Status st = ledger_.WriteAux(swap); !st.ok()) {
+      live_->Reset();  // its changes were marked stored
+      recover_ = true;
+      PublishCacheFigures();
+      return st;
+    }
     for (ViewKind kind : kAllViews) {
       if (enabled[Index(kind)]) generation_[Index(kind)] = generation[Index(kind)];
     }
     live_->generation = generation_;
     live_->Reset();
+    PublishCheckpoint(next);
+    views_written_at_ = std::chrono::steady_clock::now();
     PublishCacheFigures();
   }
   // The shadows' memory is released here, after the worker is running again.
@@ -465,9 +604,26 @@ Status Projector::FlushShadow(Fold& fold) {
 
 Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const ViewKind> views) {
   std::lock_guard<std::mutex> fold_lock(fold_mu_);
+  WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
   auto events = ledger_.ReadShipment(shipment_id);
   if (!events.ok()) return events.status();
   ledger::AuxBatch batch;
+  std::uint8_t rebuilt_bits = 0;
+  for (ViewKind kind : views) rebuilt_bits |= static_cast<std::uint8_t>(1u << Index(kind));
+  // The shipment's cached views are dropped below; those not rebuilt and not yet stored go
+  // in the same batch.
+  auto cached = live_->cache.find(std::string(shipment_id));
+  if (cached != live_->cache.end()) {
+    for (ViewKind kind : kAllViews) {
+      const std::size_t i = Index(kind);
+      const auto bit = static_cast<std::uint8_t>(1u << i);
+      if ((cached->second.dirty & bit) == 0 || (rebuilt_bits & bit) != 0) continue;
+      std::string encoded;
+      cached->second.views[i]->Encode(&encoded);
+      batch.Put(ledger::AuxSpace::kViews, ViewKey(kind, generation_[i], shipment_id),
+                std::move(encoded));
+    }
+  }
   for (ViewKind kind : views) {
     auto view = MakeView(kind, shipment_id);
     for (const Event& e : *events) {
@@ -483,9 +639,11 @@ Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const 
     }
   }
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
-  if (auto it = live_->cache.find(std::string(shipment_id)); it != live_->cache.end()) {
-    for (std::size_t i = 0; i < 3; ++i) live_->NoteEncoded(it->second, i, 0);
-    live_->cache.erase(it);
+  if (cached != live_->cache.end()) {
+    Fold::Entry* entry = &cached->second;
+    std::erase_if(live_->dirty, [&](const auto& d) { return d.second == entry; });
+    for (std::size_t i = 0; i < 3; ++i) live_->NoteEncoded(*entry, i, 0);
+    live_->cache.erase(cached);
     PublishCacheFigures();
   }
   return Status::Ok();
@@ -494,6 +652,7 @@ Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const 
 Result<Projector::RepublishResult> Projector::Republish(
     std::uint64_t from, std::uint64_t to, const std::optional<std::string>& shipment_id) {
   std::lock_guard<std::mutex> fold_lock(fold_mu_);
+  WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
   if (from == 0) from = 1;
   to = std::min(to, checkpoint_.last_seq);
   RepublishResult result;
@@ -509,9 +668,7 @@ Result<Projector::RepublishResult> Projector::Republish(
     entries.clear();
     batch.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
     WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
-    checkpoint_ = next;
-    std::lock_guard<std::mutex> ckpt_lock(ckpt_mu_);
-    published_checkpoint_ = next;
+    PublishCheckpoint(next);
     return Status::Ok();
   };
   constexpr std::size_t kEntriesPerBatch = 4096;
@@ -538,16 +695,31 @@ Result<Projector::RepublishResult> Projector::Republish(
   }
   for (const std::string& shipment : shipments) {
     for (ViewKind kind : kAllViews) {
-      auto view = ReadStoredView(ledger_, kind, generation_[Index(kind)], shipment);
-      if (!view.ok()) return view.status();
-      if (!*view || (*view)->version() == 0) continue;
-      entries.push_back(EncodeOutboxEntry(ViewMessage(**view)));
+      auto message = CurrentViewMessage(kind, shipment);
+      if (!message.ok()) return message.status();
+      if (!*message) continue;
+      entries.push_back(EncodeOutboxEntry(**message));
       ++result.views;
       if (entries.size() >= kEntriesPerBatch) WAYBILL_RETURN_IF_ERROR(flush());
     }
   }
   WAYBILL_RETURN_IF_ERROR(flush());
   return result;
+}
+
+Result<std::optional<OutMessage>> Projector::CurrentViewMessage(ViewKind kind,
+                                                                const std::string& shipment) {
+  // A cached shipment's views are its newest (loaded on its first event, stored behind);
+  // one not cached has had no event since its views were last stored.
+  if (auto it = live_->cache.find(shipment); it != live_->cache.end()) {
+    const ShipmentView* view = it->second.views[Index(kind)].get();
+    if (view == nullptr || view->version() == 0) return std::optional<OutMessage>();
+    return std::optional<OutMessage>(ViewMessage(*view));
+  }
+  auto view = ReadStoredView(ledger_, kind, generation_[Index(kind)], shipment);
+  if (!view.ok()) return view.status();
+  if (!*view || (*view)->version() == 0) return std::optional<OutMessage>();
+  return std::optional<OutMessage>(ViewMessage(**view));
 }
 
 }  // namespace waybill::projections

@@ -2,10 +2,16 @@
 //
 // A Projector tails the log from its checkpoint. Per batch it folds the events into the
 // views (kept in a bounded cache, loaded from the views family on a miss) and commits, in
-// one WriteBatch (Ledger::WriteAux), the changed views, one outbox entry per new view
-// version and the new checkpoint. A crash at any point therefore neither applies an event
-// twice nor skips one: on restart the worker resumes after the stored checkpoint, with the
-// views exactly as that checkpoint left them.
+// one WriteBatch (Ledger::WriteAux), one outbox entry per new view version and the new
+// checkpoint. The changed views themselves are written behind: with the batch that comes
+// views_write_interval after the last write of them, when the cache must shrink, and when
+// the worker stops; the checkpoint's views_through says up to where every stored view is
+// complete. Readers fold a shipment's events after views_through on top of its stored views
+// (ReadCurrentViews), so they see every committed event. A crash at any point neither
+// applies an event twice nor skips one: on restart the worker refolds the events between
+// views_through and the checkpoint into its cache without emitting their outbox entries
+// again (the fold is deterministic, so the versions are those already emitted), stores the
+// views, and resumes after the checkpoint.
 //
 // Rebuild folds the whole log into a shadow generation of the views while the worker keeps
 // going, then briefly pauses the worker, folds the events it committed meanwhile, and swaps
@@ -17,6 +23,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -52,6 +59,11 @@ struct ProjectorOptions {
   // server from 3.1 GiB at minute 5 to 5.7 GiB. Past either bound, the shipments least
   // recently folded into are dropped until 90% of both remain.
   std::size_t cache_bytes = std::size_t{128} << 20;
+  // How long a changed view may wait in the cache before it is written to the store (0:
+  // with every batch). Writing a view once per interval instead of once per event that
+  // changes it made catch-up 1.8x as fast (projection_bench); readers and a restart fold
+  // about this long a stretch of the log on top of the stored views.
+  std::chrono::milliseconds views_write_interval{1000};
   std::size_t rebuild_batch_events = 65536;
   // Threads a full rebuild folds on, each over its own share of the shipments (each reads
   // the whole log; decoding is cheap next to folding).
@@ -79,8 +91,13 @@ class Projector {
   // retries it.
   [[nodiscard]] Result<std::size_t> Step();
 
-  // Steps until the checkpoint reaches the head as of the call; returns the checkpoint.
+  // Steps until the checkpoint reaches the head as of the call, then stores every view
+  // (StoreViews); returns the checkpoint.
   [[nodiscard]] Result<std::uint64_t> CatchUp();
+
+  // Writes every view changed since the last write now, with the checkpoint's views_through
+  // moved up to its last_seq. Run calls it when it stops.
+  [[nodiscard]] Status StoreViews();
 
   // Steps until `stop` is requested, waiting for new events when caught up. A failing Step
   // (a full disk refusing WriteAux, a read error) is retried after a pause that doubles from
@@ -101,7 +118,8 @@ class Projector {
   // (since Open). Thread-safe.
   std::uint64_t rebuild_spills() const { return rebuild_spills_.load(std::memory_order_relaxed); }
 
-  // The stored view of a shipment as of the checkpoint; nullptr when it has none.
+  // The stored view of a shipment; it holds at least every event up to the checkpoint's
+  // views_through (all of them after CatchUp or StoreViews). nullptr when it has none.
   [[nodiscard]] Result<std::unique_ptr<ShipmentView>> ReadView(ViewKind view,
                                                                std::string_view shipment_id) const;
 
@@ -136,6 +154,17 @@ class Projector {
   Projector(ledger::Ledger& ledger, ProjectorOptions options);
   Status Load();
   Status LoadViews(Fold& fold, std::span<const Event> events);
+  // Refolds (views_through, last_seq] into the emptied cache without emitting outbox entries
+  // and stores the views, when a restart or a failed commit left the store behind the cache
+  // (recover_). With fold_mu_ held.
+  Status RecoverIfNeeded();
+  // Writes the live fold's changed views with views_through = `through`, and the checkpoint.
+  // On failure the cache is dropped and recover_ set. With fold_mu_ held.
+  Status CommitViews(std::uint64_t through);
+  void PublishCheckpoint(const Checkpoint& next);  // with fold_mu_ held
+  // The message of the view of `kind` as of the checkpoint (the cached view, else the stored
+  // one); nullopt when the shipment has none. With fold_mu_ held and recover_ false.
+  Result<std::optional<OutMessage>> CurrentViewMessage(ViewKind kind, const std::string& shipment);
   Status FoldRange(Fold& fold, std::uint64_t from, std::uint64_t to);
   // Puts the fold's changed views into `batch` (FlushFold), writing and restarting the batch
   // every `write_every` views (FlushDirty), or in batches of its own (FlushShadow: a rebuild's
@@ -150,11 +179,15 @@ class Projector {
   // Serialises everything that folds or commits: Step, the end of Rebuild, RebuildShipment,
   // Republish.
   mutable std::mutex fold_mu_;
-  Checkpoint checkpoint_;            // guarded by fold_mu_ (reads: ckpt_mu_)
-  std::unique_ptr<Fold> live_;       // guarded by fold_mu_
-  mutable std::mutex ckpt_mu_;       // for checkpoint() readers
-  Checkpoint published_checkpoint_;  // guarded by ckpt_mu_
-  std::mutex rebuild_mu_;            // one rebuild at a time
+  Checkpoint checkpoint_;       // guarded by fold_mu_ (reads: ckpt_mu_)
+  std::unique_ptr<Fold> live_;  // guarded by fold_mu_
+  // The live cache is not ahead of the store by exactly (views_through, last_seq]: a restart
+  // or a failed commit. Guarded by fold_mu_.
+  bool recover_ = false;
+  std::chrono::steady_clock::time_point views_written_at_;  // guarded by fold_mu_
+  mutable std::mutex ckpt_mu_;                              // for checkpoint() readers
+  Checkpoint published_checkpoint_;                         // guarded by ckpt_mu_
+  std::mutex rebuild_mu_;                                   // one rebuild at a time
   // Active generation per view. Writers hold fold_mu_ and gen_mu_ exclusively to swap;
   // ReadView holds gen_mu_ shared so it never reads a generation being deleted.
   mutable std::shared_mutex gen_mu_;

@@ -49,20 +49,29 @@ std::string ActiveGenerationKey(ViewKind view) {
 
 std::string EncodeCheckpoint(const Checkpoint& c) {
   std::string out;
-  out.push_back(1);
+  out.push_back(2);
   ledger::PutU64BE(c.last_seq, &out);
   ledger::PutU64BE(c.next_outbox_seq, &out);
+  ledger::PutU64BE(c.views_through, &out);
   return out;
 }
 
 Result<Checkpoint> DecodeCheckpoint(std::string_view bytes) {
-  if (bytes.size() != 17 || bytes[0] != 1) {
+  const bool v1 = bytes.size() == 17 && bytes[0] == 1;
+  const bool v2 = bytes.size() == 25 && bytes[0] == 2;
+  if (!v1 && !v2) {
     return Status::Corruption("projection checkpoint record has " + std::to_string(bytes.size()) +
                               " bytes or an unknown version; rebuild the views (waybill rebuild)");
   }
   Checkpoint c;
   c.last_seq = ledger::GetU64BE(bytes.data() + 1);
   c.next_outbox_seq = ledger::GetU64BE(bytes.data() + 9);
+  c.views_through = v2 ? ledger::GetU64BE(bytes.data() + 17) : c.last_seq;
+  if (c.views_through > c.last_seq) {
+    return Status::Corruption("projection checkpoint says views hold events up to " +
+                              std::to_string(c.views_through) + ", past its last folded event " +
+                              std::to_string(c.last_seq) + "; rebuild the views (waybill rebuild)");
+  }
   return c;
 }
 

@@ -13,9 +13,15 @@
 //                              (server/api/shipment_index_layout.h); likewise
 //   outbox  outbox_seq:u64be                                 -> outbox entry (outbox.h)
 //
-// Checkpoint record: version:u8 (=1) | last_seq:u64be | next_outbox_seq:u64be. last_seq is
-// the last ledger sequence folded into every view; it is written in the same batch as the
-// views and outbox entries that event produced, so a restart resumes exactly after it.
+// Checkpoint record: version:u8 (=2) | last_seq:u64be | next_outbox_seq:u64be |
+// views_through:u64be. last_seq is the last ledger sequence folded, written in the same
+// batch as the outbox entries its events produced, so a restart emits nothing twice and
+// skips nothing. Views are written behind (every second or so, not with every batch):
+// views_through <= last_seq is the last sequence every stored view holds (a view may hold
+// more). Readers fold a shipment's events after views_through on top of the stored views; a
+// restarted worker refolds (views_through, last_seq] without emitting outbox entries again.
+// Version 1 records (17 bytes, written before views were written behind) read as
+// views_through = last_seq.
 // Cursor records: last published position:u64be (outbox seq, or ledger seq for the feed).
 //
 // A rebuild folds into the next generation of a view (a shadow nobody reads), then in one
@@ -47,8 +53,10 @@ inline constexpr std::string_view kEventFeedCursorKey = "e";
 inline constexpr std::string_view kPublisherStateKey = "n";
 
 struct Checkpoint {
-  std::uint64_t last_seq = 0;         // last ledger sequence folded into the views
+  std::uint64_t last_seq = 0;         // last ledger sequence folded (outbox entries emitted)
   std::uint64_t next_outbox_seq = 1;  // next outbox entry's key
+  std::uint64_t views_through = 0;    // every stored view holds the events up to here
+  bool operator==(const Checkpoint&) const = default;
 };
 std::string EncodeCheckpoint(const Checkpoint& c);
 [[nodiscard]] Result<Checkpoint> DecodeCheckpoint(std::string_view bytes);

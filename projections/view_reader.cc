@@ -150,17 +150,16 @@ Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger, std::string
     if (!view.ok()) return view.status();
     Slot(out, kAllViews[i]) = std::move(view).value();
   }
-  WAYBILL_RETURN_IF_ERROR(FoldEventsAfter(ledger, shipment_id, checkpoint->last_seq, &out));
+  WAYBILL_RETURN_IF_ERROR(FoldEventsAfter(ledger, shipment_id, checkpoint->views_through, &out));
   return out;
 }
 
 Status FoldEventsAfter(const ledger::Ledger& ledger, std::string_view shipment_id,
                        std::uint64_t folded_through, ShipmentViews* views) {
   if (ledger.Head().seq <= folded_through) return Status::Ok();
-  auto events = ledger.ReadShipment(shipment_id);
+  auto events = ledger.ReadShipment(shipment_id, folded_through);
   if (!events.ok()) return events.status();
   for (const Event& e : *events) {
-    if (e.ledger.seq <= folded_through) continue;
     for (ViewKind kind : kAllViews) {
       auto& slot = Slot(*views, kind);
       if (!slot) slot = MakeView(kind, shipment_id);

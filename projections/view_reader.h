@@ -47,13 +47,14 @@ struct ShipmentViews {
     std::span<const std::string> shipment_ids);
 
 // The views of a shipment as of the whole log: the stored views, plus the shipment's events
-// the worker has not folded yet (past the checkpoint) folded on top in memory. Versions are
-// then those the worker will store. Empty when the shipment has no events.
+// the stored views may not hold yet (past the checkpoint's views_through) folded on top in
+// memory. Versions are then those the worker will store. Empty when the shipment has no
+// events.
 [[nodiscard]] Result<ShipmentViews> ReadCurrentViews(const ledger::Ledger& ledger,
                                                      std::string_view shipment_id);
 
-// Folds on top of `views` the shipment's events after `folded_through` (those a worker whose
-// checkpoint is `folded_through` has not folded yet), in sequence order. Views may be fresher
+// Folds on top of `views` the shipment's events after `folded_through` (the views_through of
+// the checkpoint the stored views were read after), in sequence order. Views may be fresher
 // than `folded_through`: a view skips the events it has folded already (ShipmentView::Apply).
 [[nodiscard]] Status FoldEventsAfter(const ledger::Ledger& ledger, std::string_view shipment_id,
                                      std::uint64_t folded_through, ShipmentViews* views);

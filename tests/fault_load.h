@@ -251,7 +251,7 @@ struct Census {
   std::uint64_t outbox_written = 0;  // outbox entries ever written (next_outbox_seq - 1)
   std::uint64_t outbox_cursor = 0;   // last outbox entry NATS acknowledged
   std::uint64_t feed_cursor = 0;     // last ledger seq published on the event feed
-  // (view, shipment) -> stored version.
+  // (view, shipment) -> current version (stored, with the events after views_through).
   std::map<std::pair<std::string, std::string>, std::uint64_t> versions;
   bool verified = false;  // Verify walked the whole chain intact
   std::string verify_error;
@@ -298,6 +298,32 @@ inline Census TakeCensus(const std::string& data_dir, bool with_ids, bool with_v
       return c;
     }
     c.versions[{std::string(projections::ToString(kind)), key.second}] = (*view)->version();
+  }
+  // The worker writes views behind: a shipment with events after views_through has its
+  // current versions in the stored views plus those events, as `waybill view` reads them.
+  if (c.head > cp->views_through) {
+    std::set<std::string> moved;
+    Status st = l.ReadRange(cp->views_through + 1, c.head, [&](const Event& e) {
+      moved.insert(e.shipment_id);
+      return true;
+    });
+    for (auto it = moved.begin(); st.ok() && it != moved.end(); ++it) {
+      auto current = projections::ReadCurrentViews(l, *it);
+      if (!current.ok()) {
+        st = current.status();
+        break;
+      }
+      for (projections::ViewKind kind : projections::kAllViews) {
+        const projections::ShipmentView* view = current->get(kind);
+        if (view != nullptr && view->version() != 0) {
+          c.versions[{std::string(projections::ToString(kind)), *it}] = view->version();
+        }
+      }
+    }
+    if (!st.ok()) {
+      c.error = st.ToString();
+      return c;
+    }
   }
   if (with_ids && c.head > 0) {
     Status st = l.ReadRange(1, c.head, [&](const Event& e) {

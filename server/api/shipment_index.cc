@@ -175,11 +175,21 @@ Status ShipmentIndex::StageRows(std::span<const std::string> shipment_ids,
 Status ShipmentIndex::StageRefresh(std::span<const std::string> shipment_ids,
                                    const std::array<std::uint32_t, 3>& view_generations,
                                    ledger::AuxBatch* batch, std::int64_t* entries_delta) {
+  // The checkpoint first: the views read after it hold at least its views_through, and the
+  // worker writes views behind, so the events after that are folded on top.
+  auto checkpoint = projections::ReadCheckpoint(ledger_);
+  if (!checkpoint.ok()) return checkpoint.status();
   auto stored = projections::ReadStoredViews(ledger_, view_generations, shipment_ids);
   if (!stored.ok()) return stored.status();
   std::vector<std::optional<ShipmentSummary>> summaries(shipment_ids.size());
   for (std::size_t i = 0; i < shipment_ids.size(); ++i) {
-    if (!(*stored)[i].empty()) summaries[i] = SummarizeViews(shipment_ids[i], (*stored)[i]);
+    projections::ShipmentViews& views = (*stored)[i];
+    if (Status st = projections::FoldEventsAfter(ledger_, shipment_ids[i],
+                                                 checkpoint->views_through, &views);
+        !st.ok()) {
+      return st;
+    }
+    if (!views.empty()) summaries[i] = SummarizeViews(shipment_ids[i], views);
   }
   return StageRows(shipment_ids, summaries, batch, entries_delta);
 }
@@ -294,6 +304,11 @@ Status ShipmentIndex::Reload(std::uint64_t views_through_seq) {
   Status error;
   std::vector<std::string> chunk;
   auto write_chunk = [&](std::size_t pass) {
+    auto checkpoint = projections::ReadCheckpoint(ledger_);  // first, as in StageRefresh
+    if (!checkpoint.ok()) {
+      error = checkpoint.status();
+      return false;
+    }
     auto stored = projections::ReadStoredViews(ledger_, *gens, chunk);
     if (!stored.ok()) {
       error = stored.status();
@@ -301,8 +316,10 @@ Status ShipmentIndex::Reload(std::uint64_t views_through_seq) {
     }
     ledger::AuxBatch batch;
     for (std::size_t i = 0; i < chunk.size(); ++i) {
-      const projections::ShipmentViews& views = (*stored)[i];
+      projections::ShipmentViews& views = (*stored)[i];
       if (views.empty() || (pass >= 1 && views.status) || (pass >= 2 && views.eta)) continue;
+      error = projections::FoldEventsAfter(ledger_, chunk[i], checkpoint->views_through, &views);
+      if (!error.ok()) return false;
       const ShipmentSummary summary = SummarizeViews(chunk[i], views);
       std::string row = EncodeRow(summary);
       batch.Put(kViews, OrderKey(gen, summary.last_seq, chunk[i]), row);
