@@ -3,11 +3,13 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "projections/outbox.h"
 #include "projections/store_layout.h"
 #include "schemas/event.h"
 #include "schemas/event_validate.h"
@@ -120,13 +122,46 @@ class EventGenerator {
 inline std::map<std::pair<int, std::string>, std::string> SnapshotViews(
     const ledger::Ledger& ledger) {
   std::map<std::pair<int, std::string>, std::string> out;
-  Status st = ledger.ScanAux(ledger::AuxSpace::kViews, "v", "w",
-                             [&](std::string_view key, std::string_view value) {
-                               out[{static_cast<std::uint8_t>(key[1]),
-                                    std::string(ShipmentOfViewKey(key))}] = std::string(value);
+  Status st = ledger.ScanAux(
+      ledger::AuxSpace::kViews, "v", "w", [&](std::string_view key, std::string_view value) {
+        out[{static_cast<std::uint8_t>(key[1]), std::string(ShipmentOfViewKey(key))}] =
+            std::string(value);
+        return true;
+      });
+  if (!st.ok()) out.clear();
+  return out;
+}
+
+// Every outbox entry in outbox order; nullopt when one cannot be read or decoded.
+inline std::optional<std::vector<OutMessage>> ReadOutboxEntries(const ledger::Ledger& ledger) {
+  std::vector<OutMessage> out;
+  bool decoded = true;
+  Status st = ledger.ScanAux(ledger::AuxSpace::kOutbox, "", "",
+                             [&](std::string_view, std::string_view value) {
+                               auto m = DecodeOutboxEntry(value);
+                               if (!m.ok()) return decoded = false;
+                               out.push_back(std::move(m).value());
                                return true;
                              });
-  if (!st.ok()) out.clear();
+  if (!st.ok() || !decoded) return std::nullopt;
+  return out;
+}
+
+// Where the view versions in `messages` (outbox order) are not exactly 1, 2, 3, ... per
+// (view, shipment): something applied twice or skipped. Empty when there is nothing wrong.
+inline std::string ViewVersionGaps(const std::vector<OutMessage>& messages) {
+  std::map<std::string, std::uint64_t> last;  // "view:shipment" -> version
+  std::string out;
+  for (const auto& m : messages) {
+    const std::size_t colon = m.msg_id.rfind(':');
+    if (colon == std::string::npos) continue;  // an event-feed message (republish)
+    const std::uint64_t version = std::stoull(m.msg_id.substr(colon + 1));
+    std::uint64_t& prev = last[m.msg_id.substr(0, colon)];
+    if (version != prev + 1) {
+      out += m.msg_id + " after version " + std::to_string(prev) + "\n";
+    }
+    prev = version;
+  }
   return out;
 }
 

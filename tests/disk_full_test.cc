@@ -31,6 +31,8 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "projections/projection_test_util.h"
+#include "projections/projector.h"
 #include "server/auth/authenticator.h"
 #include "server/client/http_client.h"
 #include "server/nats/nats_client.h"
@@ -198,6 +200,59 @@ TEST_CASE("ledger on a full tmpfs: refuses writes cleanly, reads work, recovers 
   REQUIRE(again.ok());
   CHECK(again->intact);
   CHECK(again->events == 202);
+}
+
+TEST_CASE("projection worker on a full tmpfs: a refused commit refolds from the stored views") {
+  testing::TempDir tmp;
+  TmpfsMount mnt(tmp.Sub("mnt"), 64);
+  if (!mnt.mounted()) {
+    MESSAGE("skipped: " << mnt.error());
+    return;
+  }
+  const std::string dir = mnt.dir() + "/ledger";
+  auto opened = ledger::Ledger::Open(dir);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  ledger::Ledger& l = **opened;
+  projections::testing::EventGenerator gen(11, 8);
+  ledger::AppendBatch batch;
+  for (int i = 0; i < 400; ++i) batch.events.push_back(ledger::PrepareEvent(gen.Next()));
+  REQUIRE(l.Append(std::move(batch)).ok());
+
+  projections::ProjectorOptions options;
+  options.batch_events = 64;
+  options.views_write_interval = std::chrono::hours(1);  // the views stay in the cache
+  auto projector = projections::Projector::Open(l, options);
+  REQUIRE(projector.ok());
+  for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Step().ok());
+  REQUIRE((*projector)->checkpoint().last_seq == 192);
+  REQUIRE((*projector)->checkpoint().views_through == 0);
+
+  // The next commit is refused: the worker drops its cache, whose views were never stored.
+  FillUp(mnt.dir() + "/filler");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto refused = (*projector)->Step();
+    REQUIRE_FALSE(refused.ok());
+    CHECK_MESSAGE(Has(refused.status().message(), "no space left"), refused.status().message());
+  }
+  CHECK((*projector)->checkpoint().last_seq == 192);
+
+  // Space returns: the worker refolds 1..192 from the log without queuing their versions
+  // again, then goes on.
+  fs::remove(mnt.dir() + "/filler");
+  REQUIRE(WaitFor(std::chrono::seconds(10), [&] { return l.WriteState().ok(); }));
+  auto caught_up = (*projector)->CatchUp();
+  REQUIRE_MESSAGE(caught_up.ok(), caught_up.status().ToString());
+  CHECK(*caught_up == 400);
+  CHECK((*projector)->checkpoint().views_through == 400);
+  auto outbox = projections::testing::ReadOutboxEntries(l);
+  REQUIRE(outbox.has_value());
+  CHECK(outbox->size() == (*projector)->checkpoint().next_outbox_seq - 1);
+  CHECK_MESSAGE(projections::testing::ViewVersionGaps(*outbox).empty(),
+                projections::testing::ViewVersionGaps(*outbox));
+  const auto incremental = projections::testing::SnapshotViews(l);
+  CHECK(incremental.size() == 3 * 8);
+  REQUIRE((*projector)->Rebuild(projections::kAllViews).ok());
+  CHECK(projections::testing::SnapshotViews(l) == incremental);
 }
 
 // Without the free-space guard RocksDB itself meets ENOSPC (in this small fresh database,
