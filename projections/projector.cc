@@ -231,8 +231,13 @@ void Projector::PublishCheckpoint(const Checkpoint& next) {
 Status Projector::CommitViews(std::uint64_t through) {
   Checkpoint next = checkpoint_;
   next.views_through = through;
+  // In pieces (a few seconds' changes of 50,000 shipments are tens of MiB): one huge batch
+  // would stall the ledger's writes behind it. The cache holds no event past the stored
+  // checkpoint here, so a crash between the pieces leaves views that are merely ahead of
+  // views_through, which a restart's refold skips through.
+  constexpr std::size_t kViewsPerWrite = 4096;
   ledger::AuxBatch batch;
-  Status st = FlushFold(*live_, &batch);
+  Status st = FlushDirty(*live_, &batch, kViewsPerWrite);
   if (st.ok()) {
     batch.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
     st = ledger_.WriteAux(batch);
@@ -304,18 +309,37 @@ Status Projector::StoreViews() {
   return CommitViews(checkpoint_.last_seq);
 }
 
+Status Projector::StoreViewsIfDue() {
+  Fold& fold = *live_;
+  // The views wait in the cache until their interval is up, or until the cache must shrink
+  // (only stored entries may go). Called between batches, so they hold nothing past the
+  // stored checkpoint and may be written in pieces.
+  const bool views_due =
+      std::chrono::steady_clock::now() - views_written_at_ >= options_.views_write_interval &&
+      (!fold.dirty.empty() || checkpoint_.views_through < checkpoint_.last_seq);
+  const bool over_bounds =
+      fold.cache.size() > options_.cache_shipments || fold.estimated_bytes() > options_.cache_bytes;
+  if (views_due || over_bounds) {
+    WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
+  }
+  if (over_bounds) {
+    // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
+    // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
+    // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
+    fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
+                 options_.cache_bytes - options_.cache_bytes / 10);
+    PublishCacheFigures();
+  }
+  return Status::Ok();
+}
+
 Result<std::size_t> Projector::Step() {
   std::lock_guard<std::mutex> lock(fold_mu_);
   WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
   Fold& fold = *live_;
-  const auto now = std::chrono::steady_clock::now();
-  const bool views_due = now - views_written_at_ >= options_.views_write_interval;
   const std::uint64_t head = ledger_.Head().seq;
   if (head <= checkpoint_.last_seq) {
-    // Idle: what waits in the cache is stored once its interval is up.
-    if (views_due && (!fold.dirty.empty() || checkpoint_.views_through < checkpoint_.last_seq)) {
-      WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
-    }
+    WAYBILL_RETURN_IF_ERROR(StoreViewsIfDue());  // idle: what waits is stored in time
     return std::size_t{0};
   }
   const std::uint64_t from = checkpoint_.last_seq + 1;
@@ -336,17 +360,9 @@ Result<std::size_t> Projector::Step() {
     for (const Event& e : events) fold.Apply(e);
     fold.events_unstored += events.size();
   }
-  // The cache may only shrink once its changes are stored, so a full cache stores them now.
-  const bool over_bounds =
-      fold.cache.size() > options_.cache_shipments || fold.estimated_bytes() > options_.cache_bytes;
-  const bool store_views = views_due || over_bounds;
   Checkpoint next = checkpoint_;
   next.last_seq = to;
   ledger::AuxBatch batch;
-  if (st.ok() && store_views) {
-    st = FlushFold(fold, &batch);
-    next.views_through = to;
-  }
   if (st.ok()) {
     for (auto& entry : fold.outbox) {
       batch.Put(ledger::AuxSpace::kOutbox, EncodeU64(next.next_outbox_seq++), std::move(entry));
@@ -364,7 +380,6 @@ Result<std::size_t> Projector::Step() {
     return st;
   }
   PublishCheckpoint(next);
-  if (store_views) views_written_at_ = now;
   if (options_.on_commit) {
     // Before eviction: every shipment of the batch is in the cache now.
     std::vector<CommittedViews> committed;
@@ -379,14 +394,8 @@ Result<std::size_t> Projector::Step() {
     }
     options_.on_commit(events, committed);
   }
-  if (over_bounds) {
-    // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
-    // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
-    // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
-    fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
-                 options_.cache_bytes - options_.cache_bytes / 10);
-  }
   PublishCacheFigures();
+  WAYBILL_RETURN_IF_ERROR(StoreViewsIfDue());
   return events.size();
 }
 

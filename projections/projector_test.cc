@@ -623,7 +623,7 @@ TEST_CASE("views are written behind; readers and a restart fold on top what the 
   CheckAgainstRebuild(**projector, *ledger);  // stores, then: gapless, equal to a rebuild
   CHECK((*projector)->checkpoint().views_through == 400);
 
-  // With an interval of 0 every batch stores its views.
+  // With an interval of 0 every batch's views are stored right after it.
   AppendEvents(*ledger, gen, 50);
   options.views_write_interval = std::chrono::milliseconds(0);
   projector = Projector::Open(*ledger, options);
