@@ -185,8 +185,9 @@ class Projector {
   mutable std::mutex fold_mu_;
   Checkpoint checkpoint_;       // guarded by fold_mu_ (reads: ckpt_mu_)
   std::unique_ptr<Fold> live_;  // guarded by fold_mu_
-  // The live cache is not ahead of the store by exactly (views_through, last_seq]: a restart
-  // or a failed commit. Guarded by fold_mu_.
+  // Set when the cache may differ from the stored views plus the events (views_through,
+  // last_seq] folded on top (after a restart, or a commit that failed): the next fold
+  // refolds those events first. Guarded by fold_mu_.
   bool recover_ = false;
   std::chrono::steady_clock::time_point views_written_at_;  // guarded by fold_mu_
   mutable std::mutex ckpt_mu_;                              // for checkpoint() readers
