@@ -153,8 +153,12 @@ inline std::string ViewVersionGaps(const std::vector<OutMessage>& messages) {
   std::map<std::string, std::uint64_t> last;  // "view:shipment" -> version
   std::string out;
   for (const auto& m : messages) {
+    if (!m.subject.starts_with("waybill.views.")) continue;  // an event-feed message (republish)
     const std::size_t colon = m.msg_id.rfind(':');
-    if (colon == std::string::npos) continue;  // an event-feed message (republish)
+    if (colon == std::string::npos) {
+      out += m.msg_id + ": a view message id without a version\n";
+      continue;
+    }
     const std::uint64_t version = std::stoull(m.msg_id.substr(colon + 1));
     std::uint64_t& prev = last[m.msg_id.substr(0, colon)];
     if (version != prev + 1) {

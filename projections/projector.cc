@@ -243,11 +243,7 @@ Status Projector::CommitViews(std::uint64_t through) {
     st = ledger_.WriteAux(batch);
   }
   if (!st.ok()) {
-    // FlushFold marked the views clean although they were not stored: start over from the
-    // store.
-    live_->Reset();
-    recover_ = true;
-    PublishCacheFigures();
+    DropCache();  // its views were marked stored although they were not
     return st;
   }
   PublishCheckpoint(next);
@@ -277,12 +273,10 @@ Status Projector::RecoverIfNeeded() {
     ++fold.clock;
     for (const Event& e : events) fold.Apply(e);
     fold.events_unstored += events.size();
-    if (fold.cache.size() > options_.cache_shipments ||
-        fold.estimated_bytes() > options_.cache_bytes) {
+    if (CacheOverBounds()) {
       st = CommitViews(upto);  // on failure it sets recover_ again
       if (!st.ok()) break;
-      fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
-                   options_.cache_bytes - options_.cache_bytes / 10);
+      ShrinkCache();
     }
     from = upto + 1;
   }
@@ -292,10 +286,7 @@ Status Projector::RecoverIfNeeded() {
     recover_ = false;
     st = CommitViews(to);
   }
-  if (!st.ok()) {
-    fold.Reset();
-    recover_ = true;
-  }
+  if (!st.ok()) DropCache();
   PublishCacheFigures();
   return st;
 }
@@ -317,20 +308,32 @@ Status Projector::StoreViewsIfDue() {
   const bool views_due =
       std::chrono::steady_clock::now() - views_written_at_ >= options_.views_write_interval &&
       (!fold.dirty.empty() || checkpoint_.views_through < checkpoint_.last_seq);
-  const bool over_bounds =
-      fold.cache.size() > options_.cache_shipments || fold.estimated_bytes() > options_.cache_bytes;
+  const bool over_bounds = CacheOverBounds();
   if (views_due || over_bounds) {
     WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
   }
-  if (over_bounds) {
-    // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
-    // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
-    // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
-    fold.EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
-                 options_.cache_bytes - options_.cache_bytes / 10);
-    PublishCacheFigures();
-  }
+  if (over_bounds) ShrinkCache();
   return Status::Ok();
+}
+
+bool Projector::CacheOverBounds() const {
+  return live_->cache.size() > options_.cache_shipments ||
+         live_->estimated_bytes() > options_.cache_bytes;
+}
+
+void Projector::ShrinkCache() {
+  // Down to 90% of the bounds, oldest first: shipments still moving stay cached, and the
+  // worker's memory stays level instead of dropping to nothing and refilling (a 1 GiB
+  // sawtooth in the soak, where 2,500 new shipments a second filled the cache in 40 s).
+  live_->EvictTo(options_.cache_shipments - options_.cache_shipments / 10,
+                 options_.cache_bytes - options_.cache_bytes / 10);
+  PublishCacheFigures();
+}
+
+void Projector::DropCache() {
+  live_->Reset();
+  recover_ = true;
+  PublishCacheFigures();
 }
 
 Result<std::size_t> Projector::Step() {
@@ -372,11 +375,7 @@ Result<std::size_t> Projector::Step() {
   }
   fold.outbox.clear();
   if (!st.ok()) {
-    // The cache is ahead of the store now; forget it, and refold from the stored views
-    // before the retry.
-    fold.Reset();
-    recover_ = true;
-    PublishCacheFigures();
+    DropCache();  // ahead of the store now: the retry refolds from the stored views
     return st;
   }
   PublishCheckpoint(next);
@@ -566,8 +565,7 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
     Checkpoint next = checkpoint_;
     next.views_through = next.last_seq;
     if (Status st = FlushFold(*live_, &swap); !st.ok()) {
-      live_->Reset();
-      recover_ = true;
+      DropCache();
       return st;
     }
     swap.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
@@ -585,9 +583,7 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
     }
     std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
     if (Status st = ledger_.WriteAux(swap); !st.ok()) {
-      live_->Reset();  // its changes were marked stored
-      recover_ = true;
-      PublishCacheFigures();
+      DropCache();  // its changes were marked stored
       return st;
     }
     for (ViewKind kind : kAllViews) {

@@ -166,6 +166,12 @@ class Projector {
   // cache. Between batches, with fold_mu_ held.
   Status StoreViewsIfDue();
   void PublishCheckpoint(const Checkpoint& next);  // with fold_mu_ held
+  // The live cache against its bounds (cache_shipments, cache_bytes); ShrinkCache evicts
+  // stored entries down to 90% of both. DropCache forgets it and sets recover_ (its changes
+  // did not reach the store). With fold_mu_ held.
+  bool CacheOverBounds() const;
+  void ShrinkCache();
+  void DropCache();
   // The message of the view of `kind` as of the checkpoint (the cached view, else the stored
   // one); nullopt when the shipment has none. With fold_mu_ held and recover_ false.
   Result<std::optional<OutMessage>> CurrentViewMessage(ViewKind kind, const std::string& shipment);

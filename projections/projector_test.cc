@@ -39,32 +39,16 @@ void AppendEvents(ledger::Ledger& ledger, EventGenerator& gen, int n) {
 }
 
 std::vector<OutMessage> ReadOutbox(const ledger::Ledger& ledger) {
-  std::vector<OutMessage> out;
-  REQUIRE(ledger
-              .ScanAux(ledger::AuxSpace::kOutbox, "", "",
-                       [&](std::string_view, std::string_view v) {
-                         auto m = DecodeOutboxEntry(v);
-                         REQUIRE(m.ok());
-                         out.push_back(*m);
-                         return true;
-                       })
-              .ok());
-  return out;
+  auto entries = testing::ReadOutboxEntries(ledger);
+  REQUIRE(entries.has_value());
+  return *entries;
 }
 
 // Versions per (view, shipment) in outbox order must be exactly 1, 2, 3, ...: nothing
 // applied twice, nothing skipped.
 void CheckVersionsGapless(const std::vector<OutMessage>& messages) {
-  std::map<std::string, std::uint64_t> last;  // "view:shipment" -> version
-  for (const auto& m : messages) {
-    const auto colon = m.msg_id.rfind(':');
-    REQUIRE(colon != std::string::npos);
-    const std::string key = m.msg_id.substr(0, colon);
-    const std::uint64_t version = std::stoull(m.msg_id.substr(colon + 1));
-    INFO("message " << m.msg_id);
-    CHECK(version == last[key] + 1);
-    last[key] = version;
-  }
+  const std::string gaps = testing::ViewVersionGaps(messages);
+  CHECK_MESSAGE(gaps.empty(), gaps);
 }
 
 // A sink that records what it was given and can be told to fail or to ack only a prefix.
