@@ -547,28 +547,18 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
   {
     std::lock_guard<std::mutex> fold_lock(fold_mu_);
     WAYBILL_RETURN_IF_ERROR(RecoverIfNeeded());
+    // The cache is dropped with the swap: the worker's changes not yet stored are stored
+    // first, in pieces as between batches. Those of the rebuilt views land in the old
+    // generations, which the swap deletes; a crash before the swap leaves them current.
+    if (!live_->dirty.empty() || checkpoint_.views_through < checkpoint_.last_seq) {
+      WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
+    }
     // What the worker committed while the shadow was being built: usually a few batches.
     ledger::AuxBatch swap;
     for (auto& shadow : shadows) {
       WAYBILL_RETURN_IF_ERROR(FoldRange(*shadow, upto + 1, checkpoint_.last_seq));
       WAYBILL_RETURN_IF_ERROR(FlushFold(*shadow, &swap));
     }
-    // The worker's changes not yet stored, of the views not rebuilt, go in the same batch:
-    // the cache is dropped with the swap.
-    std::uint8_t rebuilt_bits = 0;
-    for (ViewKind kind : kAllViews) {
-      if (enabled[Index(kind)]) rebuilt_bits |= static_cast<std::uint8_t>(1u << Index(kind));
-    }
-    for (auto& [shipment, entry] : live_->dirty) {
-      entry->dirty &= static_cast<std::uint8_t>(~rebuilt_bits);
-    }
-    Checkpoint next = checkpoint_;
-    next.views_through = next.last_seq;
-    if (Status st = FlushFold(*live_, &swap); !st.ok()) {
-      DropCache();
-      return st;
-    }
-    swap.Put(ledger::AuxSpace::kViews, std::string(kCheckpointKey), EncodeCheckpoint(next));
     std::array<std::uint32_t, 3> old_generation{};
     {
       std::shared_lock<std::shared_mutex> lock(gen_mu_);
@@ -582,17 +572,14 @@ Status Projector::Rebuild(std::span<const ViewKind> views) {
                        ViewGenerationEnd(kind, old_generation[i]));
     }
     std::unique_lock<std::shared_mutex> gen_lock(gen_mu_);
-    if (Status st = ledger_.WriteAux(swap); !st.ok()) {
-      DropCache();  // its changes were marked stored
-      return st;
-    }
+    WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(swap));
     for (ViewKind kind : kAllViews) {
       if (enabled[Index(kind)]) generation_[Index(kind)] = generation[Index(kind)];
     }
+    // Every cached view is stored (above); those of the rebuilt kinds are of the old
+    // generations.
     live_->generation = generation_;
     live_->Reset();
-    PublishCheckpoint(next);
-    views_written_at_ = std::chrono::steady_clock::now();
     PublishCacheFigures();
   }
   // The shadows' memory is released here, after the worker is running again.
