@@ -1,5 +1,6 @@
 #include "projections/outbox.h"
 
+#include "ledger/key_layout.h"
 #include "schemas/event_json.h"
 
 namespace waybill::projections {
@@ -33,8 +34,8 @@ bool GetLengthPrefixed(std::string_view* in, std::string* out) {
 }
 
 bool IsPlainTokenByte(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 int HexValue(char c) {
@@ -58,17 +59,51 @@ std::string EncodeOutboxEntry(const OutMessage& m) {
   return out;
 }
 
-Result<OutMessage> DecodeOutboxEntry(std::string_view bytes) {
-  if (bytes.empty() || bytes[0] != 1) {
-    return Status::Corruption("outbox entry is empty or has an unknown version");
-  }
+std::string EncodeOutboxEntry(const OutboxViewRef& ref) {
+  std::string out;
+  out.reserve(18 + ref.shipment_id.size());
+  out.push_back(2);
+  out.push_back(static_cast<char>(ref.view));
+  ledger::PutU64BE(ref.seq, &out);
+  ledger::PutU64BE(ref.version, &out);
+  out.append(ref.shipment_id);
+  return out;
+}
+
+Result<OutboxEntry> DecodeOutboxEntry(std::string_view bytes) {
+  if (bytes.empty()) return Status::Corruption("outbox entry is empty");
+  const auto version = static_cast<std::uint8_t>(bytes[0]);
   bytes.remove_prefix(1);
-  OutMessage m;
-  if (!GetLengthPrefixed(&bytes, &m.subject) || !GetLengthPrefixed(&bytes, &m.msg_id)) {
-    return Status::Corruption("outbox entry is truncated");
+  if (version == 1) {
+    OutMessage m;
+    if (!GetLengthPrefixed(&bytes, &m.subject) || !GetLengthPrefixed(&bytes, &m.msg_id)) {
+      return Status::Corruption("outbox entry is truncated");
+    }
+    m.payload.assign(bytes);
+    return OutboxEntry(std::move(m));
   }
-  m.payload.assign(bytes);
-  return m;
+  if (version == 2) {
+    if (bytes.size() < 1 + 8 + 8 + 1)
+      return Status::Corruption("outbox view reference is truncated");
+    OutboxViewRef ref;
+    const auto view = static_cast<std::uint8_t>(bytes[0]);
+    bool known = false;
+    for (ViewKind kind : kAllViews) {
+      if (static_cast<std::uint8_t>(kind) == view) {
+        ref.view = kind;
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::Corruption("outbox view reference names unknown view " + std::to_string(view));
+    }
+    ref.seq = ledger::GetU64BE(bytes.data() + 1);
+    ref.version = ledger::GetU64BE(bytes.data() + 9);
+    ref.shipment_id.assign(bytes.substr(17));
+    return OutboxEntry(std::move(ref));
+  }
+  return Status::Corruption("outbox entry has unknown version " + std::to_string(version) +
+                            " (written by a newer waybill?)");
 }
 
 std::string EscapeSubjectToken(std::string_view id) {

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "ledger/key_layout.h"
 #include "ledger/ledger.h"
 #include "projections/outbox.h"
+#include "projections/outbox_resolver.h"
 #include "projections/store_layout.h"
 #include "schemas/event.h"
 #include "schemas/event_validate.h"
@@ -132,19 +134,24 @@ inline std::map<std::pair<int, std::string>, std::string> SnapshotViews(
   return out;
 }
 
-// Every outbox entry in outbox order; nullopt when one cannot be read or decoded.
+// Every outbox entry in outbox order, as the publisher would send it (view references
+// rendered from the log); nullopt when one cannot be read, decoded or rendered.
 inline std::optional<std::vector<OutMessage>> ReadOutboxEntries(const ledger::Ledger& ledger) {
-  std::vector<OutMessage> out;
+  std::vector<std::uint64_t> seqs;
+  std::vector<OutboxEntry> entries;
   bool decoded = true;
   Status st = ledger.ScanAux(ledger::AuxSpace::kOutbox, "", "",
-                             [&](std::string_view, std::string_view value) {
-                               auto m = DecodeOutboxEntry(value);
-                               if (!m.ok()) return decoded = false;
-                               out.push_back(std::move(m).value());
+                             [&](std::string_view key, std::string_view value) {
+                               auto entry = DecodeOutboxEntry(value);
+                               if (!entry.ok()) return decoded = false;
+                               seqs.push_back(ledger::GetU64BE(key.data()));
+                               entries.push_back(std::move(entry).value());
                                return true;
                              });
   if (!st.ok() || !decoded) return std::nullopt;
-  return out;
+  auto messages = ResolveOutboxEntries(ledger, seqs, std::move(entries), nullptr);
+  if (!messages.ok()) return std::nullopt;
+  return std::move(messages).value();
 }
 
 // Where the view versions in `messages` (outbox order) are not exactly 1, 2, 3, ... per

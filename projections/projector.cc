@@ -259,6 +259,7 @@ Result<std::size_t> Projector::Step() {
                               " although its head is " + std::to_string(head));
   }
   ++fold.clock;
+  fold.render_outbox = options_.rendered_outbox != nullptr && options_.rendered_outbox->HasRoom();
   Status st = LoadViews(fold, events);
   if (st.ok()) {
     for (const Event& e : events) fold.Apply(e);
@@ -267,6 +268,7 @@ Result<std::size_t> Projector::Step() {
   Checkpoint next = checkpoint_;
   next.last_seq = to;
   ledger::AuxBatch batch;
+  const std::uint64_t first_outbox_seq = next.next_outbox_seq;
   if (st.ok()) {
     for (auto& entry : fold.outbox) {
       batch.Put(ledger::AuxSpace::kOutbox, EncodeU64(next.next_outbox_seq++), std::move(entry));
@@ -278,6 +280,10 @@ Result<std::size_t> Projector::Step() {
   if (!st.ok()) {
     DropCache();  // ahead of the store now: the retry refolds from the stored views
     return st;
+  }
+  if (!fold.rendered.empty()) {
+    options_.rendered_outbox->Add(first_outbox_seq, std::move(fold.rendered));
+    fold.rendered.clear();
   }
   PublishCheckpoint(next);
   if (options_.on_commit) {

@@ -36,6 +36,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/outbox.h"
+#include "projections/rendered_outbox.h"
 #include "projections/store_layout.h"
 #include "projections/view_reader.h"
 #include "projections/views.h"
@@ -74,6 +75,10 @@ struct ProjectorOptions {
   // update. Views are still stored; `waybill rebuild --republish` sends the current ones once
   // there is a NATS to send to.
   bool emit_outbox = true;
+  // Where the worker leaves its renderings of the view updates it queues, for the publisher
+  // (null: nothing renders them until the publisher does, from the log). Must outlive the
+  // Projector.
+  RenderedOutbox* rendered_outbox = nullptr;
   // Called on the worker thread after each commit, with the events just folded and the
   // views of each shipment they name, as just stored (valid during the call only).
   std::function<void(std::span<const Event>, std::span<const CommittedViews>)> on_commit;

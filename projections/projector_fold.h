@@ -45,7 +45,11 @@ struct Projector::Fold {
   std::unordered_map<std::string, Entry> cache;
   std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
   std::vector<std::string> outbox;                           // encoded, in order
-  std::size_t cache_bytes = 0;                               // sum of the entries' encoded_bytes
+  // While set, each outbox reference's view is also rendered into `rendered` (same order),
+  // for the publisher (RenderedOutbox); the live fold sets it per batch.
+  bool render_outbox = false;
+  std::vector<OutMessage> rendered;
+  std::size_t cache_bytes = 0;           // sum of the entries' encoded_bytes
   std::uint64_t clock = 0;               // ticks once per batch (the live fold) for last_used
   std::uint64_t events_since_reset = 0;  // folded into the cache (a rebuild's fold)
   std::uint64_t events_unstored = 0;     // folded since the last flush (the live fold)
@@ -71,6 +75,7 @@ struct Projector::Fold {
     cache.clear();
     dirty.clear();
     outbox.clear();
+    rendered.clear();
     cache_bytes = 0;
     events_since_reset = 0;
     events_unstored = 0;
@@ -111,7 +116,9 @@ struct Projector::Fold {
       // the in-memory one for restarts and rebuilds to agree byte for byte.
       if (view->TakeStateChanged()) entry.dirty |= static_cast<std::uint8_t>(1u << i);
       if (content_changed && emit_outbox) {
-        outbox.push_back(EncodeOutboxEntry(ViewMessage(*view)));
+        outbox.push_back(
+            EncodeOutboxEntry(OutboxViewRef{kind, e.ledger.seq, view->version(), e.shipment_id}));
+        if (render_outbox) rendered.push_back(ViewMessage(*view));
       }
     }
     if (was_clean && entry.dirty != 0) dirty.emplace_back(&it->first, &entry);

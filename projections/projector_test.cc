@@ -14,6 +14,7 @@
 #include "projections/outbox.h"
 #include "projections/projection_stats.h"
 #include "projections/projection_test_util.h"
+#include "projections/projector_test_util.h"
 #include "projections/publisher.h"
 #include "projections/view_reader.h"
 #include "tests/test_util.h"
@@ -21,22 +22,12 @@
 namespace waybill::projections {
 namespace {
 
+using testing::AppendEvents;
 using testing::EventGenerator;
+using testing::FakeSink;
+using testing::OpenLedger;
 using testing::SnapshotViews;
 using waybill::testing::TempDir;
-
-std::unique_ptr<ledger::Ledger> OpenLedger(const std::string& dir) {
-  auto l = ledger::Ledger::Open(dir);
-  REQUIRE_MESSAGE(l.ok(), l.status().ToString());
-  return std::move(l).value();
-}
-
-void AppendEvents(ledger::Ledger& ledger, EventGenerator& gen, int n) {
-  ledger::AppendBatch batch;
-  for (int i = 0; i < n; ++i) batch.events.push_back(ledger::PrepareEvent(gen.Next()));
-  auto r = ledger.Append(std::move(batch));
-  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
-}
 
 std::vector<OutMessage> ReadOutbox(const ledger::Ledger& ledger) {
   auto entries = testing::ReadOutboxEntries(ledger);
@@ -50,25 +41,6 @@ void CheckVersionsGapless(const std::vector<OutMessage>& messages) {
   const std::string gaps = testing::ViewVersionGaps(messages);
   CHECK_MESSAGE(gaps.empty(), gaps);
 }
-
-// A sink that records what it was given and can be told to fail or to ack only a prefix.
-class FakeSink : public MessageSink {
- public:
-  Result<std::size_t> PublishOrdered(const std::vector<OutMessage>& messages) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (down) return Status::IoError("fake NATS is down");
-    const std::size_t n = std::min(messages.size(), max_ack);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (seen_ids.insert(messages[i].msg_id).second) received.push_back(messages[i]);
-    }
-    return n;
-  }
-  std::mutex mu;
-  bool down = false;
-  std::size_t max_ack = SIZE_MAX;
-  std::set<std::string> seen_ids;  // JetStream's duplicate window, forever
-  std::vector<OutMessage> received;
-};
 
 // Every view version is in the outbox once, in order, and the stored views (once the worker
 // stored what it holds) are byte for byte what a rebuild folds from the log. Returns them.
@@ -676,8 +648,18 @@ TEST_CASE("subject tokens are escaped reversibly") {
   OutMessage m{"waybill.views.eta._.S", "eta:S:3", "{\"x\":1}"};
   auto decoded = DecodeOutboxEntry(EncodeOutboxEntry(m));
   REQUIRE(decoded.ok());
-  CHECK(*decoded == m);
+  CHECK(std::get<OutMessage>(*decoded) == m);
   CHECK(!DecodeOutboxEntry(std::string("\x01\x7f", 2)).ok());
+  OutboxViewRef ref{ViewKind::kFreightCost, 1234567890123, 42, "SHP.1 x"};
+  const std::string encoded = EncodeOutboxEntry(ref);
+  CHECK(encoded.size() == 18 + ref.shipment_id.size());
+  decoded = DecodeOutboxEntry(encoded);
+  REQUIRE(decoded.ok());
+  CHECK(std::get<OutboxViewRef>(*decoded) == ref);
+  CHECK(!DecodeOutboxEntry(encoded.substr(0, 17)).ok());
+  CHECK(!DecodeOutboxEntry(std::string("\x02\x09", 2) + encoded.substr(2)).ok());
+  CHECK(!DecodeOutboxEntry(std::string("\x03", 1)).ok());
+  CHECK(!DecodeOutboxEntry("").ok());
 }
 
 }  // namespace waybill::projections

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ledger/key_layout.h"
+#include "projections/outbox_resolver.h"
 #include "projections/store_layout.h"
 #include "schemas/event_json.h"
 #include "schemas/time.h"
@@ -71,18 +72,25 @@ Result<std::size_t> Publisher::PublishBatch() {
   std::vector<UnixNanos> event_recorded_at;  // kEventFeed: per message, for on_published
   if (source_ == Source::kOutbox) {
     Status decode;
-    WAYBILL_RETURN_IF_ERROR(ledger_.ScanAux(ledger::AuxSpace::kOutbox, EncodeU64(*cursor + 1), "",
-                                            [&](std::string_view key, std::string_view value) {
-                                              auto m = DecodeOutboxEntry(value);
-                                              if (!m.ok()) {
-                                                decode = m.status();
-                                                return false;
-                                              }
-                                              positions.push_back(ledger::GetU64BE(key.data()));
-                                              messages.push_back(std::move(m).value());
-                                              return messages.size() < options_.max_batch;
-                                            }));
+    std::vector<OutboxEntry> entries;
+    WAYBILL_RETURN_IF_ERROR(ledger_.ScanAux(
+        ledger::AuxSpace::kOutbox, EncodeU64(*cursor + 1), "",
+        [&](std::string_view key, std::string_view value) {
+          const std::uint64_t position = ledger::GetU64BE(key.data());
+          auto entry = DecodeOutboxEntry(value);
+          if (!entry.ok()) {
+            decode = Status(entry.status().code(), "outbox entry " + std::to_string(position) +
+                                                       ": " + entry.status().message());
+            return false;
+          }
+          positions.push_back(position);
+          entries.push_back(std::move(entry).value());
+          return entries.size() < options_.max_batch;
+        }));
     WAYBILL_RETURN_IF_ERROR(decode);
+    auto resolved = ResolveOutboxEntries(ledger_, positions, std::move(entries), options_.rendered);
+    if (!resolved.ok()) return resolved.status();
+    messages = std::move(resolved).value();
   } else {
     const std::uint64_t head = ledger_.Head().seq;
     if (head > *cursor) {
@@ -111,6 +119,9 @@ Result<std::size_t> Publisher::PublishBatch() {
     batch.DeleteRange(ledger::AuxSpace::kOutbox, EncodeU64(positions.front()), EncodeU64(last + 1));
   }
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
+  if (source_ == Source::kOutbox && options_.rendered != nullptr) {
+    options_.rendered->DropThrough(last);
+  }
   if (options_.on_published) {
     std::vector<PublishedMessage> published(*acked);
     for (std::size_t i = 0; i < *acked; ++i) {

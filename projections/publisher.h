@@ -22,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/outbox.h"
+#include "projections/rendered_outbox.h"
 
 namespace waybill::projections {
 
@@ -45,6 +46,10 @@ struct PublishedMessage {
 
 struct PublisherOptions {
   std::size_t max_batch = 512;
+  // kOutbox: the worker's renderings of the view updates it queued (ProjectorOptions::
+  // rendered_outbox); null, or one not kept there, and the publisher renders the update from
+  // the log (outbox_resolver.h). Must outlive the publisher.
+  RenderedOutbox* rendered = nullptr;
   std::chrono::milliseconds idle_wait{100};   // poll when nothing signals new work
   std::chrono::milliseconds retry_wait{500};  // after a failed publish
   // Optional, for metrics (portal freshness). Called on the publisher's thread after each

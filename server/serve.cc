@@ -11,6 +11,7 @@
 #include "ledger/ledger.h"
 #include "projections/projector.h"
 #include "projections/publisher.h"
+#include "projections/rendered_outbox.h"
 #include "schemas/correlation.h"
 #include "schemas/event_json.h"
 #include "server/api/api.h"
@@ -200,6 +201,17 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   });
   std::jthread trimmer_thread([&trimmer](std::stop_token s) { trimmer.Run(s); });
 
+  // The worker's renderings of the view updates it queues, handed to the outbox publisher
+  // in memory (the outbox stores references). While NATS is away the worker stops rendering
+  // at this bound and the publisher renders the rest from the log when it is back.
+  constexpr std::size_t kRenderedOutboxBytes = std::size_t{64} << 20;
+  projections::RenderedOutbox rendered_outbox(kRenderedOutboxBytes);
+  registry.AddCollector([&rendered_outbox](metrics::Exposition& out) {
+    out.Sample("waybill_outbox_rendered_bytes",
+               "View updates rendered by the worker and held in memory for the publisher",
+               "gauge", {}, static_cast<double>(rendered_outbox.bytes()));
+  });
+
   // The outbox publisher and the API are created later; the worker reaches them through
   // these pointers.
   std::atomic<projections::Publisher*> outbox_publisher{nullptr};
@@ -209,6 +221,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   projector_options.cache_bytes = options.projection_cache_mb << 20;
   // Without NATS nothing would ever drain the outbox.
   projector_options.emit_outbox = !options.nats_url.empty();
+  if (projector_options.emit_outbox) projector_options.rendered_outbox = &rendered_outbox;
   projector_options.on_commit = [&](std::span<const Event> events,
                                     std::span<const projections::CommittedViews> views) {
     if (auto* p = outbox_publisher.load()) p->Notify();
@@ -325,6 +338,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
     views_sink = std::make_unique<NatsSink>(*client, options.views_stream);
     feed_sink = std::make_unique<NatsSink>(*client, options.events_stream);
     projections::PublisherOptions views_publisher_options;
+    views_publisher_options.rendered = &rendered_outbox;
     views_publisher_options.on_published =
         [&kpis](std::span<const projections::PublishedMessage> messages, UnixNanos acked_at) {
           kpis.ObservePublished(messages, acked_at);
