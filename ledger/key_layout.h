@@ -38,8 +38,12 @@
 
 namespace waybill::ledger {
 
-// Bump when the layout or a record format changes incompatibly; a binary refuses a newer one.
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Bump when the layout or a record format changes incompatibly; a binary refuses a newer one
+// and reads every older one (docs/ledger.md, "Format version"). A read-write open of an
+// older data dir stamps this version, since what the binary then writes may need it.
+//   1  the first format
+//   2  outbox entries may be view references (projections/outbox.h, entry version 2)
+inline constexpr std::uint32_t kFormatVersion = 2;
 
 inline constexpr const char* kCfEvents = "events";
 inline constexpr const char* kCfRaw = "raw";

@@ -505,6 +505,13 @@ Status RocksLedger::LoadMeta() {
                                  ", newer than this binary's " + std::to_string(kFormatVersion) +
                                  "; upgrade waybill");
     }
+    if (stored < kFormatVersion && options_.mode != OpenMode::kReadOnly) {
+      // Every older record stays readable as it is; the stamp keeps an older binary from
+      // opening a dir that may now hold records it cannot read.
+      s = db_->Put(rocksdb::WriteOptions(), cf_[kMeta], std::string(kMetaFormatVersion),
+                   std::to_string(kFormatVersion));
+      if (!s.ok()) return Status::IoError("writing format version: " + s.ToString());
+    }
   }
 
   LedgerHead head;
