@@ -278,11 +278,12 @@ class Ledger {
   // The event at `seq`; NotFound when there is none.
   [[nodiscard]] virtual Result<Event> Get(std::uint64_t seq) const = 0;
 
-  // A shipment's events with seq > after_seq in sequence order (all of them by default);
-  // empty when the shipment is unknown. One seek in the shipment index, so reading only the
-  // newest events of a long-lived shipment costs what they cost.
+  // A shipment's events with after_seq < seq <= through_seq in sequence order (all of them by
+  // default); empty when the shipment is unknown. One seek in the shipment index, so reading
+  // only the newest (or the oldest) events of a long-lived shipment costs what they cost.
   [[nodiscard]] virtual Result<std::vector<Event>> ReadShipment(
-      std::string_view shipment_id, std::uint64_t after_seq = 0) const = 0;
+      std::string_view shipment_id, std::uint64_t after_seq = 0,
+      std::uint64_t through_seq = UINT64_MAX) const = 0;
 
   // The first sequence whose recorded_at is > t (Head().seq + 1 when none): events
   // [1, result) are exactly those the ledger had recorded by time t.

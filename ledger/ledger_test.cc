@@ -114,6 +114,25 @@ TEST_CASE("shipment reads are in sequence order and complete") {
         for (const Event& e : *tail) got.push_back(e.ledger.seq);
         CHECK(got == want);
       }
+      // And only those up to a sequence.
+      for (const std::uint64_t through :
+           {std::uint64_t{0}, (*even)[0].ledger.seq, (*even)[9].ledger.seq,
+            (*even)[9].ledger.seq + 1, (*even)[24].ledger.seq}) {
+        CAPTURE(through);
+        auto head = ledger->ReadShipment("EVEN", 0, through);
+        REQUIRE(head.ok());
+        std::vector<std::uint64_t> want, got;
+        for (const Event& e : *even) {
+          if (e.ledger.seq <= through) want.push_back(e.ledger.seq);
+        }
+        for (const Event& e : *head) got.push_back(e.ledger.seq);
+        CHECK(got == want);
+      }
+      auto middle = ledger->ReadShipment("EVEN", (*even)[3].ledger.seq, (*even)[5].ledger.seq);
+      REQUIRE(middle.ok());
+      REQUIRE(middle->size() == 2);
+      CHECK((*middle)[0].ledger.seq == (*even)[4].ledger.seq);
+      CHECK((*middle)[1].ledger.seq == (*even)[5].ledger.seq);
       CHECK(ledger->ReadShipment("EVEN", UINT64_MAX)->empty());
       auto event = ledger->ReadShipment("EVENT");
       REQUIRE(event.ok());

@@ -42,8 +42,8 @@ class RocksLedger final : public Ledger {
   Status ReadRange(std::uint64_t from, std::uint64_t to,
                    const std::function<bool(const Event&)>& fn) const override;
   Result<Event> Get(std::uint64_t seq) const override;
-  Result<std::vector<Event>> ReadShipment(std::string_view shipment_id,
-                                          std::uint64_t after_seq = 0) const override;
+  Result<std::vector<Event>> ReadShipment(std::string_view shipment_id, std::uint64_t after_seq = 0,
+                                          std::uint64_t through_seq = UINT64_MAX) const override;
   Result<std::uint64_t> FirstSeqRecordedAfter(UnixNanos t) const override;
   Result<RawMessage> GetRaw(const Sha256& hash) const override;
   Result<VerifyReport> Verify(std::uint64_t from, std::uint64_t to) const override;

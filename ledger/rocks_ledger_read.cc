@@ -84,8 +84,9 @@ Result<Event> RocksLedger::Get(std::uint64_t seq) const {
 }
 
 Result<std::vector<Event>> RocksLedger::ReadShipment(std::string_view shipment_id,
-                                                     std::uint64_t after_seq) const {
-  if (after_seq == UINT64_MAX) return std::vector<Event>();
+                                                     std::uint64_t after_seq,
+                                                     std::uint64_t through_seq) const {
+  if (after_seq >= through_seq) return std::vector<Event>();
   const std::string prefix = ShipmentPrefix(shipment_id);
   std::vector<std::string> seq_keys;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kShipments]));
@@ -96,6 +97,7 @@ Result<std::vector<Event>> RocksLedger::ReadShipment(std::string_view shipment_i
       return Status::Corruption("shipment index key for \"" + std::string(shipment_id) +
                                 "\" has the wrong length");
     }
+    if (GetU64BE(it->key().data() + prefix.size()) > through_seq) break;
     seq_keys.emplace_back(it->key().data() + prefix.size(), 8);
   }
   if (!it->status().ok()) return IoStatus(it->status(), "reading shipment index");

@@ -1,5 +1,6 @@
 #include "projections/outbox_resolver.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -15,7 +16,9 @@ Status RenderFromLog(const ledger::Ledger& ledger, const std::string& shipment_i
                      std::span<const std::uint64_t> outbox_seqs,
                      const std::vector<OutboxEntry>& entries, std::span<const std::size_t> refs,
                      std::vector<OutMessage>* out) {
-  auto events = ledger.ReadShipment(shipment_id);
+  std::uint64_t through = 0;
+  for (std::size_t i : refs) through = std::max(through, std::get<OutboxViewRef>(entries[i]).seq);
+  auto events = ledger.ReadShipment(shipment_id, 0, through);
   if (!events.ok()) return events.status();
   std::array<std::unique_ptr<ShipmentView>, 3> views;
   for (std::size_t i : refs) {
