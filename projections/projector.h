@@ -71,8 +71,8 @@ struct ProjectorOptions {
   // the whole log; decoding is cheap next to folding).
   std::size_t rebuild_threads = 2;
   // Queue every view update in the outbox for the NATS publisher. Off when nothing will ever
-  // publish them (`serve` without --nats): the outbox would only grow, by a rendered view per
-  // update. Views are still stored; `waybill rebuild --republish` sends the current ones once
+  // publish them (`serve` without --nats): the outbox would only grow, by a view reference
+  // per update. Views are still stored; `waybill republish` sends the current ones once
   // there is a NATS to send to.
   bool emit_outbox = true;
   // Where the worker leaves its renderings of the view updates it queues, for the publisher
