@@ -208,8 +208,8 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   projections::RenderedOutbox rendered_outbox(kRenderedOutboxBytes);
   registry.AddCollector([&rendered_outbox](metrics::Exposition& out) {
     out.Sample("waybill_outbox_rendered_bytes",
-               "View updates rendered by the worker and held in memory for the publisher",
-               "gauge", {}, static_cast<double>(rendered_outbox.bytes()));
+               "View updates rendered by the worker and held in memory for the publisher", "gauge",
+               {}, static_cast<double>(rendered_outbox.bytes()));
   });
 
   // The outbox publisher and the API are created later; the worker reaches them through

@@ -14,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "projections/outbox_resolver.h"
 #include "schemas/sha256.h"
+#include "tests/raw_rocksdb.h"
 #include "tests/serve_process.h"
 #include "tests/test_util.h"
 
@@ -46,26 +47,9 @@ std::string CopyFixture(const testing::TempDir& tmp, std::uint32_t format = 1) {
   return dir;
 }
 
-// Opens `dir` with plain RocksDB (every column family) and runs `fn` on the database.
-template <class Fn>
-void WithRawDb(const std::string& dir, Fn fn) {
-  rocksdb::Options o;
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
-  fn(*db);
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
-}
-
 std::string StoredFormatVersion(const std::string& dir) {
   std::string version;
-  WithRawDb(dir, [&](rocksdb::DB& db) {
+  testing::WithRawRocksDb(dir, [&](rocksdb::DB& db, const testing::RawFamilies&) {
     REQUIRE(db.Get(rocksdb::ReadOptions(), std::string(ledger::kMetaFormatVersion), &version).ok());
   });
   return version;
@@ -143,7 +127,7 @@ TEST_CASE("every format's fixture opens, verifies to its pinned head and reads a
 TEST_CASE("a data dir of a newer format is refused by serve and verify, naming the upgrade") {
   testing::TempDir tmp;
   const std::string dir = CopyFixture(tmp);
-  WithRawDb(dir, [](rocksdb::DB& db) {
+  testing::WithRawRocksDb(dir, [](rocksdb::DB& db, const testing::RawFamilies&) {
     REQUIRE(db.Put(rocksdb::WriteOptions(), std::string(ledger::kMetaFormatVersion),
                    std::to_string(ledger::kFormatVersion + 1))
                 .ok());

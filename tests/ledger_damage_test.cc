@@ -12,6 +12,7 @@
 
 #include "ledger/key_layout.h"
 #include "ledger/ledger.h"
+#include "tests/raw_rocksdb.h"
 #include "tests/serve_process.h"
 #include "tests/test_util.h"
 
@@ -106,26 +107,17 @@ Verified RunVerify(const std::string& dir) {
 // Opens `dir` with plain RocksDB (default options), flushes every family to table files and
 // returns the live table files of `family`, largest first.
 std::vector<std::string> FlushAndListTables(const std::string& dir, const std::string& family) {
-  rocksdb::Options o;
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
-  REQUIRE(db->Flush(rocksdb::FlushOptions(), handles).ok());
   std::vector<rocksdb::LiveFileMetaData> files;
-  db->GetLiveFilesMetaData(&files);
+  testing::WithRawRocksDb(dir, [&](rocksdb::DB& db, const testing::RawFamilies& families) {
+    REQUIRE(db.Flush(rocksdb::FlushOptions(), families).ok());
+    db.GetLiveFilesMetaData(&files);
+  });
   std::sort(files.begin(), files.end(),
             [](const auto& a, const auto& b) { return a.size > b.size; });
   std::vector<std::string> out;
   for (const auto& f : files) {
     if (f.column_family_name == family) out.push_back(f.db_path + f.name);
   }
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
   REQUIRE_FALSE(out.empty());
   return out;
 }
@@ -302,25 +294,13 @@ TEST_CASE("a mislinked tail of the chain keeps the writer from opening") {
   testing::TempDir tmp;
   const std::string dir = tmp.Sub("data");
   Populate(dir);
-  {
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    REQUIRE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
-    for (auto* h : handles) {
-      if (h->GetName() != ledger::kCfEvents) continue;
-      std::string value;
-      REQUIRE(db->Get(rocksdb::ReadOptions(), h, ledger::SeqKey(kEvents - 3), &value).ok());
-      value[20] = static_cast<char>(value[20] ^ 1);  // inside prev_hash
-      REQUIRE(db->Put(rocksdb::WriteOptions(), h, ledger::SeqKey(kEvents - 3), value).ok());
-    }
-    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  testing::WithRawRocksDb(dir, [](rocksdb::DB& db, const testing::RawFamilies& families) {
+    rocksdb::ColumnFamilyHandle* events = testing::RawFamily(families, ledger::kCfEvents);
+    std::string value;
+    REQUIRE(db.Get(rocksdb::ReadOptions(), events, ledger::SeqKey(kEvents - 3), &value).ok());
+    value[20] = static_cast<char>(value[20] ^ 1);  // inside prev_hash
+    REQUIRE(db.Put(rocksdb::WriteOptions(), events, ledger::SeqKey(kEvents - 3), value).ok());
+  });
   auto refused = ledger::Ledger::Open(dir);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().code() == ErrorCode::kCorruption);

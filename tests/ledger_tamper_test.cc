@@ -9,6 +9,7 @@
 #include "ledger/key_layout.h"
 #include "ledger/ledger.h"
 #include "ledger/record_format.h"
+#include "tests/raw_rocksdb.h"
 #include "tests/test_util.h"
 
 namespace waybill {
@@ -29,22 +30,9 @@ void Populate(const std::string& dir) {
 // Opens the data dir with plain RocksDB and applies `edit` to the events family.
 template <typename Fn>
 void WithRawEvents(const std::string& dir, Fn edit) {
-  rocksdb::Options o;
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  for (auto* h : handles) {
-    if (h->GetName() == ledger::kCfEvents) events = h;
-  }
-  REQUIRE(events != nullptr);
-  edit(db, events);
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  testing::WithRawRocksDb(dir, [&](rocksdb::DB& db, const testing::RawFamilies& families) {
+    edit(&db, testing::RawFamily(families, ledger::kCfEvents));
+  });
 }
 
 std::pair<int, std::string> RunVerifyCli(const std::string& dir) {
