@@ -1,17 +1,17 @@
 // The projection worker: folds the ledger into the status, ETA and freight-cost views.
 //
-// A Projector tails the log from its checkpoint. Per batch it folds the events into the
-// views (kept in a bounded cache, loaded from the views family on a miss) and commits, in
-// one WriteBatch (Ledger::WriteAux), one outbox entry per new view version and the new
-// checkpoint. The changed views themselves are written behind: after the batch that comes
-// views_write_interval after the last write of them, when the cache must shrink, and when
-// the worker stops; the checkpoint's views_through says up to where every stored view is
-// complete. Readers fold a shipment's events after views_through on top of its stored views
-// (ReadCurrentViews), so they see every committed event. A crash at any point neither
-// applies an event twice nor skips one: on restart the worker refolds the events between
-// views_through and the checkpoint into its cache without emitting their outbox entries
-// again (the fold is deterministic, so the versions are those already emitted), stores the
-// views, and resumes after the checkpoint.
+// A Projector tails the log from its checkpoint. Per batch it folds the events into the views
+// (kept in a bounded cache, loaded from the views family on a miss) and commits, in one
+// WriteBatch (Ledger::WriteAux), one outbox entry per new view version and the new checkpoint.
+// The changed views themselves are written behind, views_write_interval after they changed:
+// while the worker keeps up, in that batch (a bounded share per batch); while it is behind, all
+// at once after it; also all when the cache must shrink and when the worker stops; the
+// checkpoint's views_through says up to where every stored view is complete. Readers fold a
+// shipment's events after views_through on top of its stored views (ReadCurrentViews), so they
+// see every committed event. A crash at any point neither applies an event twice nor skips one:
+// on restart the worker refolds the events between views_through and the checkpoint into its
+// cache without emitting their outbox entries again (the fold is deterministic, so the versions
+// are those already emitted), stores the views, and resumes after the checkpoint.
 //
 // Rebuild folds the whole log into a shadow generation of the views while the worker keeps
 // going, then briefly pauses the worker, folds the events it committed meanwhile, and swaps
@@ -61,11 +61,13 @@ struct ProjectorOptions {
   // recently folded into are dropped until 90% of both remain.
   std::size_t cache_bytes = std::size_t{128} << 20;
   // How long a changed view may wait in the cache before it is written to the store (0:
-  // after every batch). Writing a view once per interval instead of once per event that
-  // changes it, in pieces between batches, made catch-up 1.7x as fast (projection_bench,
-  // 1M events over 50k shipments: 29.8k -> 50.5k events/s; 10 s gave 55k); readers and a
-  // restart fold about this long a stretch of the log on top of the stored views.
+  // with the batch that changed it). Writing a view once per interval instead of once per
+  // event that changes it made catch-up 1.7x as fast (projection_bench, 1M events over 50k
+  // shipments: 29.8k -> 50.5k events/s; 10 s gave 55k); readers and a restart fold about
+  // this long a stretch of the log on top of the stored views.
   std::chrono::milliseconds views_write_interval{1000};
+  // The clock views_write_interval is measured on (tests set their own); null: steady_clock.
+  std::function<std::chrono::steady_clock::time_point()> clock;
   std::size_t rebuild_batch_events = 65536;
   // Threads a full rebuild folds on, each over its own share of the shipments (each reads
   // the whole log; decoding is cheap next to folding).
@@ -167,10 +169,22 @@ class Projector {
   // Writes the live fold's changed views with views_through = `through`, and the checkpoint.
   // On failure the cache is dropped and recover_ set. With fold_mu_ held.
   Status CommitViews(std::uint64_t through);
-  // CommitViews when the interval is up or the cache is over its bounds, then shrinks the
-  // cache. Between batches, with fold_mu_ held.
+  // Puts into `batch` the live fold's views that changed at least views_write_interval ago
+  // (the oldest first, a bounded number), and sets next->views_through to what every stored
+  // view holds once `batch` is written. `next` is the checkpoint written with it. With
+  // fold_mu_ held; on a failed write the caller drops the cache.
+  void PutDueViews(ledger::AuxBatch* batch, Checkpoint* next);
+  // Puts the changed views of the first `count` entries of fold.dirty into `batch` and drops
+  // those entries from it, writing and restarting the batch every `write_every` views.
+  Status PutDirty(Fold& fold, std::size_t count, ledger::AuxBatch* batch, std::size_t write_every);
+  // When idle: writes the views that are due (PutDueViews) with the checkpoint, then
+  // ShrinkIfOverBounds. With fold_mu_ held.
   Status StoreViewsIfDue();
-  void PublishCheckpoint(const Checkpoint& next);  // with fold_mu_ held
+  // When the cache is over its bounds: stores every view (CommitViews), then shrinks it.
+  // Between batches, with fold_mu_ held.
+  Status ShrinkIfOverBounds();
+  std::chrono::steady_clock::time_point Now() const;  // options_.clock, or steady_clock
+  void PublishCheckpoint(const Checkpoint& next);     // with fold_mu_ held
   // The live cache against its bounds (cache_shipments, cache_bytes); ShrinkCache evicts
   // stored entries down to 90% of both. DropCache forgets it and sets recover_ (its changes
   // did not reach the store). With fold_mu_ held.
@@ -200,10 +214,9 @@ class Projector {
   // last_seq] folded on top (after a restart, or a commit that failed): the next fold
   // refolds those events first. Guarded by fold_mu_.
   bool recover_ = false;
-  std::chrono::steady_clock::time_point views_written_at_;  // guarded by fold_mu_
-  mutable std::mutex ckpt_mu_;                              // for checkpoint() readers
-  Checkpoint published_checkpoint_;                         // guarded by ckpt_mu_
-  std::mutex rebuild_mu_;                                   // one rebuild at a time
+  mutable std::mutex ckpt_mu_;       // for checkpoint() readers
+  Checkpoint published_checkpoint_;  // guarded by ckpt_mu_
+  std::mutex rebuild_mu_;            // one rebuild at a time
   // Active generation per view. Writers hold fold_mu_ and gen_mu_ exclusively to swap;
   // ReadView holds gen_mu_ shared so it never reads a generation being deleted.
   mutable std::shared_mutex gen_mu_;

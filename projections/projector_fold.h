@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -43,8 +45,19 @@ struct Projector::Fold {
   std::size_t partitions = 1;
   std::size_t partition = 0;
   std::unordered_map<std::string, Entry> cache;
-  std::vector<std::pair<const std::string*, Entry*>> dirty;  // entries with dirty != 0
-  std::vector<std::string> outbox;                           // encoded, in order
+  // An entry with changes not yet stored, and since when: the event that first changed it
+  // after its last write, and the batch that folded that event in.
+  struct Dirty {
+    const std::string* shipment;
+    Entry* entry;
+    std::uint64_t since_seq;
+    std::chrono::steady_clock::time_point since;
+  };
+  // Every entry with dirty != 0, once, in the order they became dirty: by since_seq. Every
+  // stored view therefore holds the events before the first one's since_seq.
+  std::deque<Dirty> dirty;
+  std::chrono::steady_clock::time_point batch_time{};  // of the batch being folded (live fold)
+  std::vector<std::string> outbox;                     // encoded, in order
   // While set, each outbox reference's view is also rendered into `rendered` (same order),
   // for the publisher (RenderedOutbox); the live fold sets it per batch.
   bool render_outbox = false;
@@ -121,7 +134,8 @@ struct Projector::Fold {
         if (render_outbox) rendered.push_back(ViewMessage(*view));
       }
     }
-    if (was_clean && entry.dirty != 0) dirty.emplace_back(&it->first, &entry);
+    if (was_clean && entry.dirty != 0)
+      dirty.push_back({&it->first, &entry, e.ledger.seq, batch_time});
   }
 };
 

@@ -182,7 +182,7 @@ Status Projector::RebuildShipment(std::string_view shipment_id, std::span<const 
   WAYBILL_RETURN_IF_ERROR(ledger_.WriteAux(batch));
   if (cached != live_->cache.end()) {
     Fold::Entry* entry = &cached->second;
-    std::erase_if(live_->dirty, [&](const auto& d) { return d.second == entry; });
+    std::erase_if(live_->dirty, [&](const Fold::Dirty& d) { return d.entry == entry; });
     for (std::size_t i = 0; i < 3; ++i) live_->NoteEncoded(*entry, i, 0);
     live_->cache.erase(cached);
     PublishCacheFigures();

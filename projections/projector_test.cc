@@ -590,6 +590,117 @@ TEST_CASE("views are written behind; readers and a restart fold on top what the 
   CHECK((*projector)->checkpoint().views_through == 432);
 }
 
+// The stored views of `id` encoded (view -> bytes); empty when none is stored.
+std::map<int, std::string> StoredViews(const ledger::Ledger& ledger, const std::string& id) {
+  std::map<int, std::string> out;
+  for (const auto& [key, value] : SnapshotViews(ledger)) {
+    if (key.second == id) out[key.first] = value;
+  }
+  return out;
+}
+
+TEST_CASE("a changed view is written with the first batch an interval after it changed") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(9, 3);
+  auto append_for = [&](const std::string& shipment) {
+    ledger::AppendBatch batch;
+    for (int i = 0; i < 3; ++i) {
+      Event e = gen.Next();
+      e.shipment_id = shipment;
+      batch.events.push_back(ledger::PrepareEvent(std::move(e)));
+    }
+    auto r = ledger->Append(std::move(batch));
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  };
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  ProjectorOptions options;
+  options.views_write_interval = std::chrono::seconds(10);
+  options.clock = [&now] { return now; };
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  auto step = [&](std::size_t want) {
+    auto n = (*projector)->Step();
+    REQUIRE(n.ok());
+    CHECK(*n == want);
+    auto stored = ReadCheckpoint(*ledger);
+    REQUIRE(stored.ok());
+    CHECK(*stored == (*projector)->checkpoint());
+  };
+
+  append_for("A");  // seqs 1-3, changed at 0 s
+  step(3);
+  now += std::chrono::seconds(5);
+  append_for("B");  // seqs 4-6, changed at 5 s
+  step(3);
+  CHECK(SnapshotViews(*ledger).empty());
+  CHECK((*projector)->checkpoint().views_through == 0);
+
+  // At 11 s only A's views are due: they ride along with the batch of C's events.
+  now += std::chrono::seconds(6);
+  append_for("C");  // seqs 7-9
+  step(3);
+  CHECK(StoredViews(*ledger, "A") == FoldedFromScratch(*ledger, "A"));
+  CHECK(StoredViews(*ledger, "B").empty());
+  CHECK(StoredViews(*ledger, "C").empty());
+  CHECK((*projector)->checkpoint().views_through == 3);  // B's changes start at 4
+
+  // A changed again: written an interval after this change, not after its first.
+  append_for("A");  // seqs 10-12, at 11 s
+  step(3);
+  now += std::chrono::seconds(5);  // 16 s: B's are due; the worker is idle
+  step(0);
+  CHECK(StoredViews(*ledger, "B") == FoldedFromScratch(*ledger, "B"));
+  CHECK(StoredViews(*ledger, "C").empty());
+  CHECK(StoredViews(*ledger, "A") != FoldedFromScratch(*ledger, "A"));
+  CHECK((*projector)->checkpoint().views_through == 6);
+
+  // A crash now: the restarted worker refolds after views_through and stores it all.
+  projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  step(0);
+  CHECK((*projector)->checkpoint().views_through == 12);
+  for (const std::string id : {"A", "B", "C"}) {
+    CHECK_MESSAGE(StoredViews(*ledger, id) == FoldedFromScratch(*ledger, id), id);
+  }
+
+  // Without a crash, C's and A's views go at 26 s and 27 s, and the store is complete.
+  append_for("C");  // seqs 13-15, at 16 s
+  step(3);
+  append_for("A");  // seqs 16-18
+  now += std::chrono::seconds(1);
+  step(3);
+  now += std::chrono::seconds(9);  // 26 s: C's due, A's (17 s) not yet
+  step(0);
+  CHECK((*projector)->checkpoint().views_through == 15);
+  CHECK(StoredViews(*ledger, "C") == FoldedFromScratch(*ledger, "C"));
+  now += std::chrono::seconds(1);
+  step(0);
+  CHECK((*projector)->checkpoint().views_through == 18);
+  for (const std::string id : {"A", "B", "C"}) {
+    CHECK_MESSAGE(StoredViews(*ledger, id) == FoldedFromScratch(*ledger, id), id);
+  }
+  CheckAgainstRebuild(**projector, *ledger);
+
+  // Behind (more events wait after the batch), the due views are written all at once, those
+  // changed since included.
+  options.batch_events = 3;
+  projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  append_for("A");  // seqs 19-21
+  append_for("B");  // seqs 22-24
+  append_for("C");  // seqs 25-27
+  step(3);
+  CHECK((*projector)->checkpoint().views_through == 18);
+  now += std::chrono::seconds(10);
+  step(3);  // A's change is due: B's, just made, is written with it
+  CHECK((*projector)->checkpoint().views_through == 24);
+  CHECK(StoredViews(*ledger, "B") == FoldedFromScratch(*ledger, "B"));
+  step(3);  // caught up: C's change waits its interval
+  CHECK((*projector)->checkpoint().views_through == 24);
+  CHECK(StoredViews(*ledger, "C") != FoldedFromScratch(*ledger, "C"));
+}
+
 TEST_CASE("rebuilding some views keeps the others' changes the worker had not stored") {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
