@@ -54,8 +54,10 @@ struct ShipmentViews {
                                                      std::string_view shipment_id);
 
 // Folds on top of `views` the shipment's events after `folded_through` (the views_through of
-// the checkpoint the stored views were read after), in sequence order. Views may be fresher
-// than `folded_through`: a view skips the events it has folded already (ShipmentView::Apply).
+// the checkpoint the stored views were read after) up to the ledger's head, in sequence
+// order. Views may be fresher than `folded_through`: a view skips the events it has folded
+// already (ShipmentView::Apply). Events stored but not yet acknowledged (past the head) are
+// left out, so a read never shows more than a later one.
 [[nodiscard]] Status FoldEventsAfter(const ledger::Ledger& ledger, std::string_view shipment_id,
                                      std::uint64_t folded_through, ShipmentViews* views);
 
