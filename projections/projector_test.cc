@@ -701,6 +701,52 @@ TEST_CASE("a changed view is written with the first batch an interval after it c
   CHECK(StoredViews(*ledger, "C") != FoldedFromScratch(*ledger, "C"));
 }
 
+TEST_CASE("a burst of due views is written over the next batches, the oldest first") {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  EventGenerator gen(10, 3);
+  auto append_for = [&](int first, int count) {
+    ledger::AppendBatch batch;
+    for (int s = first; s < first + count; ++s) {
+      Event e = gen.Next();
+      e.shipment_id = "BURST-" + std::to_string(s);
+      batch.events.push_back(ledger::PrepareEvent(std::move(e)));
+    }
+    auto r = ledger->Append(std::move(batch));
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  };
+  auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  ProjectorOptions options;
+  options.batch_events = 8192;
+  options.views_write_interval = std::chrono::seconds(10);
+  options.clock = [&now] { return now; };
+  auto projector = Projector::Open(*ledger, options);
+  REQUIRE(projector.ok());
+  append_for(0, 5000);  // seqs 1-5000: one change each, all due at once 10 s later
+  REQUIRE((*projector)->Step().ok());
+  now += std::chrono::seconds(10);
+  append_for(5000, 1);  // seq 5001
+  auto n = (*projector)->Step();
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  // 4,096 shipments a batch: the first 4,096 to change.
+  CHECK((*projector)->checkpoint().views_through == 4096);
+  auto stored_shipments = [&] {
+    std::set<std::string> ids;
+    for (const auto& [key, value] : SnapshotViews(*ledger)) ids.insert(key.second);
+    return ids.size();
+  };
+  CHECK(stored_shipments() == 4096);
+  CHECK(StoredViews(*ledger, "BURST-4095") == FoldedFromScratch(*ledger, "BURST-4095"));
+  CHECK(StoredViews(*ledger, "BURST-4096").empty());
+  n = (*projector)->Step();  // idle: the rest of the burst; seq 5001 is not due
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  CHECK((*projector)->checkpoint().views_through == 5000);
+  CHECK(stored_shipments() == 5000);
+  CHECK(StoredViews(*ledger, "BURST-4999") == FoldedFromScratch(*ledger, "BURST-4999"));
+}
+
 TEST_CASE("rebuilding some views keeps the others' changes the worker had not stored") {
   TempDir dir;
   auto ledger = OpenLedger(dir.path());
