@@ -86,6 +86,11 @@ int RunServe(int argc, char** argv) {
       "MiB of views the projection worker keeps in memory, counted encoded (in memory they "
       "take about six times as much); past it, the least recently updated shipments are "
       "dropped and read back from the store when they move again")(
+      "outbox-render-mb",
+      po::value<std::size_t>(&o.outbox_render_mb)->default_value(o.outbox_render_mb),
+      "MiB of view updates the projection worker renders ahead for the NATS publisher; past "
+      "it (NATS away), the publisher renders them from the log when NATS is back, about 115 "
+      "us each instead of none (0: always from the log)")(
       "startup-check", po::value<std::string>(&o.startup_check)->default_value(o.startup_check),
       "storage check before serving: full (every table file's block checksums and the chain's "
       "last 1000 events), quick (the chain's last 1000 events), off; a damaged or torn WAL is "

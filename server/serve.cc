@@ -204,8 +204,7 @@ Status RunServer(const ServeOptions& options, std::stop_token stop,
   // The worker's renderings of the view updates it queues, handed to the outbox publisher
   // in memory (the outbox stores references). While NATS is away the worker stops rendering
   // at this bound and the publisher renders the rest from the log when it is back.
-  constexpr std::size_t kRenderedOutboxBytes = std::size_t{64} << 20;
-  projections::RenderedOutbox rendered_outbox(kRenderedOutboxBytes);
+  projections::RenderedOutbox rendered_outbox(options.outbox_render_mb << 20);
   registry.AddCollector([&rendered_outbox](metrics::Exposition& out) {
     out.Sample("waybill_outbox_rendered_bytes",
                "View updates rendered by the worker and held in memory for the publisher", "gauge",

@@ -40,6 +40,9 @@ struct ServeOptions {
   std::size_t projection_batch = 2048;
   // The worker's view cache, in MiB of views counted as encoded (ProjectorOptions::cache_bytes).
   std::size_t projection_cache_mb = 128;
+  // View updates the worker renders ahead for the NATS publisher, in MiB (RenderedOutbox);
+  // past it (NATS away) the publisher renders them from the log. 0: always from the log.
+  std::size_t outbox_render_mb = 64;
 
   // HTTP API (docs/http-api.md). "ADDR:PORT"; "off" disables it; port 0 picks a free one.
   // The bound URL is written to DATA_DIR/http.url for the CLI and tests.

@@ -1,7 +1,8 @@
 // The `waybill` commands with --server URL against a real `waybill serve --http` (no NATS):
 // the same data read offline (--data-dir, as a secondary while the server runs) and online
 // prints byte for byte the same; import sends NDJSON in chunks with file line numbers and
-// is idempotent when run again; tokens and HTTP errors map to the documented exit codes.
+// is idempotent when run again; tokens and HTTP errors map to the documented exit codes; the
+// example config file starts the server as it is.
 #include <doctest/doctest.h>
 #include <simdjson.h>
 #include <stdlib.h>
@@ -279,6 +280,26 @@ TEST_CASE("online errors: tokens, refused connections, offline-only options") {
   CliResult refused = RunCli({"verify", "--server", url, "--data-dir", f.data()});
   CHECK(refused.code == 1);
   CHECK(refused.err.find("cannot connect to " + url) != std::string::npos);
+}
+
+TEST_CASE("serve takes deploy/waybill.conf as it is, and names a config file's bad line") {
+  testing::TempDir dir;
+  const std::string example =
+      std::string(std::getenv("WAYBILL_SOURCE_DIR")) + "/deploy/waybill.conf";
+  // Flags win over the file: its listener (port 8080) gives way to a free port.
+  ServeProcess serve(dir.Sub("d"), {"--config", example, "--http", "127.0.0.1:0"},
+                     dir.Sub("serve.log"));
+  serve.Start();
+  CHECK(WaitForUrl(serve).rfind("http://127.0.0.1:", 0) == 0);
+  CHECK(serve.Stop() == 0);
+
+  const std::string bad_conf = dir.Sub("bad.conf");
+  std::ofstream(bad_conf) << "outbox-render-mb = 8\nno-such-option = 1\n";
+  CliResult bad =
+      RunCli({"serve", "--data-dir", dir.Sub("d2"), "--config", bad_conf, "--http", "127.0.0.1:0"});
+  CHECK(bad.code == 2);
+  CHECK_MESSAGE(bad.err.find(bad_conf) != std::string::npos, bad.err);
+  CHECK_MESSAGE(bad.err.find("no-such-option") != std::string::npos, bad.err);
 }
 
 }  // namespace waybill
