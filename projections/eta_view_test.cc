@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "projections/view_test_util.h"
 #include "projections/view_json.h"
+#include "projections/view_test_util.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
@@ -16,7 +16,6 @@ using testing::Fields;
 using testing::Json;
 using testing::T;
 using testing::TestEvent;
-
 
 Event Base(std::string id, EventKind kind, const char* at, SourceSystem system,
            std::string format) {
@@ -50,8 +49,6 @@ Promise Date(std::string date) {
   p.date = std::move(date);
   return p;
 }
-
-
 
 std::string Duration(__int128 nanos) {
   std::string out;

@@ -18,7 +18,6 @@ using testing::Json;
 using testing::T;
 using testing::TestEvent;
 
-
 Event ChargesEvent(std::string id, const char* at, ChargeBasis basis,
                    std::optional<std::string> document, std::string currency, std::int64_t total,
                    std::vector<ChargeLine> lines = {}) {
@@ -43,8 +42,6 @@ ChargeLine Line(std::string code, std::int64_t amount, std::string currency = "U
                 std::optional<std::string> description = std::nullopt) {
   return ChargeLine{std::move(code), std::move(description), amount, std::move(currency)};
 }
-
-
 
 bool Has(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

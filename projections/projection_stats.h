@@ -8,10 +8,10 @@
 namespace waybill::projections {
 
 struct ProjectionStats {
-  std::uint64_t checkpoint = 0;       // last ledger seq folded into the views
-  std::uint64_t lag_events = 0;       // head - checkpoint
-  std::uint64_t outbox_backlog = 0;   // view messages queued, not yet acknowledged
-  std::uint64_t outbox_cursor = 0;    // last outbox entry published
+  std::uint64_t checkpoint = 0;         // last ledger seq folded into the views
+  std::uint64_t lag_events = 0;         // head - checkpoint
+  std::uint64_t outbox_backlog = 0;     // view messages queued, not yet acknowledged
+  std::uint64_t outbox_cursor = 0;      // last outbox entry published
   std::uint64_t event_feed_cursor = 0;  // last ledger seq published on waybill.events
   std::uint64_t event_feed_backlog = 0;
   PublisherHealth outbox_health, event_feed_health;

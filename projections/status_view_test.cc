@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "projections/view_test_util.h"
 #include "projections/exception_codes.h"
+#include "projections/view_test_util.h"
 #include "schemas/time.h"
 
 namespace waybill::projections {
@@ -15,7 +15,6 @@ using testing::Fields;
 using testing::Json;
 using testing::T;
 using testing::TestEvent;
-
 
 Event Milestone(std::string id, const char* at, std::optional<ShipmentStatus> status,
                 std::string code = "X6", std::string format = "x12") {
@@ -36,7 +35,6 @@ Event Milestone(std::string id, const char* at, std::optional<ShipmentStatus> st
 struct Feed : testing::Feed {
   Feed() { recorded_step = 1000; }
 };
-
 
 TEST_CASE("status: a fresh view renders every key, unknowns as null") {
   StatusView v("SH1");

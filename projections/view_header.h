@@ -99,7 +99,6 @@ class ViewHeader {
   // recorded_at of the last change; 0 while version is 0.
   UnixNanos updated_at() const { return updated_at_; }
 
-
  private:
   bool AddReference(const Reference& r);
 

@@ -12,8 +12,6 @@
 // gets PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits).
 #pragma once
 
-#include "tests/child_process.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -36,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/child_process.h"
 #include "tests/test_util.h"
 
 namespace waybill::testing {
