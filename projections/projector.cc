@@ -151,6 +151,10 @@ void Projector::PutDueViews(ledger::AuxBatch* batch, Checkpoint* next) {
   fold.events_unstored = next->last_seq - next->views_through;  // an upper bound
 }
 
+bool Projector::OldestChangeDue() const {
+  return live_->dirty.front().since <= Now() - options_.views_write_interval;
+}
+
 std::chrono::steady_clock::time_point Projector::Now() const {
   return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
 }
@@ -234,9 +238,8 @@ Status Projector::StoreViews() {
 
 Status Projector::StoreViewsIfDue() {
   Fold& fold = *live_;
-  const bool due = fold.dirty.empty()
-                       ? checkpoint_.views_through < checkpoint_.last_seq
-                       : fold.dirty.front().since <= Now() - options_.views_write_interval;
+  const bool due =
+      fold.dirty.empty() ? checkpoint_.views_through < checkpoint_.last_seq : OldestChangeDue();
   if (due) {
     Checkpoint next = checkpoint_;
     ledger::AuxBatch batch;
@@ -352,8 +355,7 @@ Result<std::size_t> Projector::Step() {
     options_.on_commit(events, committed);
   }
   PublishCacheFigures();
-  if (behind && !fold.dirty.empty() &&
-      fold.dirty.front().since <= Now() - options_.views_write_interval) {
+  if (behind && !fold.dirty.empty() && OldestChangeDue()) {
     WAYBILL_RETURN_IF_ERROR(CommitViews(checkpoint_.last_seq));
   }
   WAYBILL_RETURN_IF_ERROR(ShrinkIfOverBounds());

@@ -184,7 +184,10 @@ class Projector {
   // Between batches, with fold_mu_ held.
   Status ShrinkIfOverBounds();
   std::chrono::steady_clock::time_point Now() const;  // options_.clock, or steady_clock
-  void PublishCheckpoint(const Checkpoint& next);     // with fold_mu_ held
+  // Whether the live fold's oldest change waiting to be stored is views_write_interval old.
+  // With fold_mu_ held and live_->dirty not empty.
+  bool OldestChangeDue() const;
+  void PublishCheckpoint(const Checkpoint& next);  // with fold_mu_ held
   // The live cache against its bounds (cache_shipments, cache_bytes); ShrinkCache evicts
   // stored entries down to 90% of both. DropCache forgets it and sets recover_ (its changes
   // did not reach the store). With fold_mu_ held.

@@ -1,11 +1,13 @@
-// Helpers for the projector's doctest suites (projector_test, outbox_resolver_test): a real
-// ledger, generated events appended to it, and a message sink standing in for NATS.
+// Helpers for the projector's doctest suites (projector_test, projector_write_behind_test,
+// outbox_resolver_test): a real ledger, generated events appended to it, checks of the
+// outbox and the stored views against a rebuild, and a message sink standing in for NATS.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -14,6 +16,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/projection_test_util.h"
+#include "projections/projector.h"
 #include "projections/publisher.h"
 
 namespace waybill::projections::testing {
@@ -29,6 +32,32 @@ inline void AppendEvents(ledger::Ledger& ledger, EventGenerator& gen, int n) {
   for (int i = 0; i < n; ++i) batch.events.push_back(ledger::PrepareEvent(gen.Next()));
   auto r = ledger.Append(std::move(batch));
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+}
+
+// Every outbox entry as the publisher would send it (REQUIREd readable).
+inline std::vector<OutMessage> ReadOutbox(const ledger::Ledger& ledger) {
+  auto entries = ReadOutboxEntries(ledger);
+  REQUIRE(entries.has_value());
+  return *entries;
+}
+
+// Versions per (view, shipment) in outbox order must be exactly 1, 2, 3, ...: nothing
+// applied twice, nothing skipped.
+inline void CheckVersionsGapless(const std::vector<OutMessage>& messages) {
+  const std::string gaps = ViewVersionGaps(messages);
+  CHECK_MESSAGE(gaps.empty(), gaps);
+}
+
+// Every view version is in the outbox once, in order, and the stored views (once the worker
+// stored what it holds) are byte for byte what a rebuild folds from the log. Returns them.
+inline std::map<std::pair<int, std::string>, std::string> CheckAgainstRebuild(
+    Projector& projector, ledger::Ledger& ledger) {
+  CheckVersionsGapless(ReadOutbox(ledger));
+  REQUIRE(projector.StoreViews().ok());
+  auto incremental = SnapshotViews(ledger);
+  REQUIRE(projector.Rebuild(kAllViews).ok());
+  CHECK(SnapshotViews(ledger) == incremental);
+  return incremental;
 }
 
 // A sink that records what it was given and can be told to fail or to ack only a prefix.
